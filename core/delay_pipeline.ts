@@ -1,0 +1,157 @@
+/**
+ * The per-stream arrival-time pipeline: inter-arrival grouping → delay filter (Kalman or trendline)
+ * → overuse detector (reference §4.3 step 7, §5–§7, §10).
+ *
+ * This is the one implementation of the delay-based stages. The inline estimator runs it per stream
+ * (or once per transport), and the worker hosts run the same class off the receiving thread.
+ *
+ * @module
+ */
+
+import { InterArrival } from "./inter_arrival.ts";
+import { OveruseDetector } from "./overuse_detector.ts";
+import { OveruseEstimator } from "./overuse_estimator.ts";
+import { TrendlineEstimator } from "./trendline_estimator.ts";
+import type { BandwidthUsage } from "./types.ts";
+
+/** Which delay filter a pipeline runs. */
+export type DelayFilter = "kalman" | "trendline";
+
+/** Options of {@linkcode DelayPipeline}. */
+export interface DelayPipelineOptions {
+  /** Send-time group length in timestamp ticks. */
+  groupLengthTicks: number;
+  /** Milliseconds per timestamp tick. */
+  timestampToMs: number;
+  /**
+   * The delay filter.
+   *
+   * @default {"kalman"}
+   */
+  filter?: DelayFilter;
+  /**
+   * Regression window of the trendline filter, in deltas (10–200).
+   *
+   * @default {20}
+   */
+  trendlineWindowSize?: number;
+}
+
+/**
+ * Groups one stream's packets, filters the delay gradient and keeps the detector's verdict.
+ *
+ * @example
+ * ```ts
+ * import { DelayPipeline } from "./delay_pipeline.ts";
+ * import assert from "node:assert/strict";
+ * // 90 kHz RTP timestamps, 5 ms groups; frames sent every 33 ms arrive 40 ms apart.
+ * const pipeline = new DelayPipeline({ groupLengthTicks: 450, timestampToMs: 1 / 90 });
+ * for (let i = 0; i < 30; i++) pipeline.onPacket(i * 2970, 1000 + i * 40, 1000 + i * 40, 1200, 1000 + i * 40);
+ * assert.equal(pipeline.usage, "overusing");
+ * ```
+ */
+export class DelayPipeline {
+  readonly #groupLengthTicks: number;
+  readonly #timestampToMs: number;
+  readonly #trendlineWindowSize: number;
+  #interArrival: InterArrival;
+  // Exactly one of the two filters is in use.
+  #kalman: OveruseEstimator | undefined;
+  #trendline: TrendlineEstimator | undefined;
+  readonly #detector: OveruseDetector;
+
+  /**
+   * Creates a pipeline with empty state.
+   *
+   * @param options Timestamp scale and filter choice.
+   */
+  constructor(options: DelayPipelineOptions) {
+    this.#groupLengthTicks = options.groupLengthTicks;
+    this.#timestampToMs = options.timestampToMs;
+    this.#trendlineWindowSize = options.trendlineWindowSize ?? 20;
+    this.#interArrival = new InterArrival(this.#groupLengthTicks, this.#timestampToMs);
+    if (options.filter === "trendline") {
+      this.#detector = TrendlineEstimator.createDetector();
+      this.#trendline = new TrendlineEstimator(this.#trendlineWindowSize, this.#detector);
+    } else {
+      this.#detector = new OveruseDetector();
+      this.#kalman = new OveruseEstimator();
+    }
+  }
+
+  /** The detector's verdict after the last packet. */
+  get usage(): BandwidthUsage {
+    return this.#detector.state;
+  }
+
+  /** The filter output: Kalman offset in ms, or the trendline slope. */
+  get offsetMs(): number {
+    return this.#trendline ? this.#trendline.trend : this.#kalman!.offset;
+  }
+
+  /** The value last compared to the threshold. */
+  get modifiedOffsetMs(): number {
+    return this.#detector.modifiedOffset;
+  }
+
+  /** The detector's adaptive threshold in ms. */
+  get thresholdMs(): number {
+    return this.#detector.threshold;
+  }
+
+  /** Number of deltas the filter has seen (capped at 1000). */
+  get numDeltas(): number {
+    return this.#trendline ? this.#trendline.numOfDeltas : this.#kalman!.numOfDeltas;
+  }
+
+  /**
+   * Feeds one packet.
+   *
+   * @param timestamp Send time in ticks (32-bit unsigned).
+   * @param arrivalTimeMs Arrival time in integer milliseconds.
+   * @param systemTimeMs Receiver clock in integer milliseconds.
+   * @param size Payload bytes.
+   * @param detectorTimeMs Time that paces the filter and threshold (arrival time for abs-send-time,
+   * the clock for RTP timestamps).
+   * @returns The detector's verdict.
+   */
+  onPacket(
+    timestamp: number,
+    arrivalTimeMs: number,
+    systemTimeMs: number,
+    size: number,
+    detectorTimeMs: number,
+  ): BandwidthUsage {
+    const ia = this.#interArrival;
+    if (ia.computeDeltas(timestamp, arrivalTimeMs, systemTimeMs, size)) {
+      const tsDeltaMs = ia.timestampDelta * this.#timestampToMs;
+      if (this.#trendline) {
+        this.#trendline.update(ia.arrivalTimeDeltaMs, tsDeltaMs, detectorTimeMs);
+      } else {
+        const kalman = this.#kalman!;
+        kalman.update(
+          ia.arrivalTimeDeltaMs,
+          tsDeltaMs,
+          ia.packetSizeDelta,
+          this.#detector.state,
+          detectorTimeMs,
+        );
+        this.#detector.detect(kalman.offset, tsDeltaMs, kalman.numOfDeltas, detectorTimeMs);
+      }
+    }
+    return this.usage;
+  }
+
+  /**
+   * Starts grouping and filtering afresh, keeping the detector, as when every stream of the
+   * pipeline timed out (reference §4.3 step 4).
+   */
+  resetFilter(): void {
+    this.#interArrival = new InterArrival(this.#groupLengthTicks, this.#timestampToMs);
+    if (this.#trendline) {
+      this.#trendline = new TrendlineEstimator(this.#trendlineWindowSize, this.#detector);
+    } else {
+      this.#kalman = new OveruseEstimator();
+    }
+  }
+}

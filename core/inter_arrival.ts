@@ -1,0 +1,174 @@
+/**
+ * Groups packets into bursts by send time and reports the deltas between consecutive complete groups
+ * (reference §5, libwebrtc's InterArrival).
+ *
+ * Send timestamps are 32-bit tick counters that wrap; all timestamp arithmetic is modulo 2^32.
+ *
+ * @module
+ */
+
+const REORDERED_RESET_THRESHOLD = 3;
+const ARRIVAL_TIME_OFFSET_THRESHOLD_MS = 3000;
+const BURST_DELTA_THRESHOLD_MS = 5;
+const MAX_BURST_DURATION_MS = 100;
+
+/** Modular difference `a − b` of two 32-bit timestamps, as an unsigned 32-bit value. */
+function diff32(a: number, b: number): number {
+  return (a - b) >>> 0;
+}
+
+/** libwebrtc's `IsNewerTimestamp`: `a` is ahead of `b` on the 32-bit circle. */
+function isNewer(a: number, b: number): boolean {
+  const d = diff32(a, b);
+  return d === 0x80000000 ? a > b : d !== 0 && d < 0x80000000;
+}
+
+/**
+ * Splits a packet sequence into send-time groups and computes, at the first packet of each new group,
+ * the send-time, arrival-time and size deltas between the two groups before it.
+ *
+ * The deltas are published in {@linkcode InterArrival.timestampDelta},
+ * {@linkcode InterArrival.arrivalTimeDeltaMs} and {@linkcode InterArrival.packetSizeDelta} whenever
+ * {@linkcode InterArrival.computeDeltas} returns `true`, so nothing is allocated per packet.
+ *
+ * @example
+ * ```ts
+ * import { InterArrival } from "./inter_arrival.ts";
+ * import assert from "node:assert/strict";
+ * // Timestamps in milliseconds, 5 ms groups.
+ * const ia = new InterArrival(5, 1);
+ * assert.equal(ia.computeDeltas(0, 100, 100, 1000), false);
+ * assert.equal(ia.computeDeltas(10, 112, 112, 1000), false);
+ * assert.equal(ia.computeDeltas(20, 121, 121, 1000), true);
+ * assert.equal(ia.timestampDelta, 10);
+ * assert.equal(ia.arrivalTimeDeltaMs, 12);
+ * ```
+ */
+export class InterArrival {
+  /** Send-time delta between the last two complete groups, in timestamp ticks. */
+  timestampDelta = 0;
+  /** Arrival-time delta between the last two complete groups, in milliseconds. */
+  arrivalTimeDeltaMs = 0;
+  /** Byte-size difference between the last two complete groups. */
+  packetSizeDelta = 0;
+
+  readonly #groupLengthTicks: number;
+  readonly #timestampToMs: number;
+  #reorderedPackets = 0;
+
+  // Current group.
+  #curEmpty = true;
+  #curFirstTimestamp = 0;
+  #curTimestamp = 0;
+  #curFirstArrivalMs = 0;
+  #curCompleteTimeMs = 0;
+  #curLastSystemTimeMs = 0;
+  #curSize = 0;
+
+  // Previous group.
+  #prevComplete = false;
+  #prevTimestamp = 0;
+  #prevCompleteTimeMs = 0;
+  #prevLastSystemTimeMs = 0;
+  #prevSize = 0;
+
+  /**
+   * Creates an empty grouper.
+   *
+   * @param groupLengthTicks Send-time span of one group, in timestamp ticks (e.g. 335 544 for 5 ms of
+   * upshifted abs-send-time, 450 for 5 ms of a 90 kHz RTP clock).
+   * @param timestampToMsCoeff Milliseconds per timestamp tick.
+   */
+  constructor(groupLengthTicks: number, timestampToMsCoeff: number) {
+    this.#groupLengthTicks = groupLengthTicks;
+    this.#timestampToMs = timestampToMsCoeff;
+  }
+
+  /**
+   * Adds one packet.
+   *
+   * @param timestamp Send time in ticks, a 32-bit unsigned integer.
+   * @param arrivalTimeMs Arrival time in integer milliseconds.
+   * @param systemTimeMs The receiver's clock in integer milliseconds, to detect arrival-clock jumps.
+   * @param packetSize Packet size in bytes.
+   * @returns `true` when this packet started a new group and deltas between the two previous groups
+   * were computed into the public fields.
+   */
+  computeDeltas(
+    timestamp: number,
+    arrivalTimeMs: number,
+    systemTimeMs: number,
+    packetSize: number,
+  ): boolean {
+    let computed = false;
+    if (this.#curEmpty) {
+      this.#curTimestamp = timestamp;
+      this.#curFirstTimestamp = timestamp;
+      this.#curFirstArrivalMs = arrivalTimeMs;
+      this.#curEmpty = false;
+    } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
+      return false; // Out of order: older than the current group, belongs to no group.
+    } else if (this.#isNewGroup(arrivalTimeMs, timestamp)) {
+      if (this.#prevComplete) {
+        const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
+        const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
+        const systemDelta = this.#curLastSystemTimeMs - this.#prevLastSystemTimeMs;
+        if (tDelta - systemDelta >= ARRIVAL_TIME_OFFSET_THRESHOLD_MS) {
+          this.reset(); // The arrival clock jumped forward.
+          return false;
+        }
+        if (tDelta < 0) {
+          // Groups reordered after stamping, or the arrival clock went back.
+          if (++this.#reorderedPackets >= REORDERED_RESET_THRESHOLD) this.reset();
+          return false;
+        }
+        this.#reorderedPackets = 0;
+        this.timestampDelta = tsDelta;
+        this.arrivalTimeDeltaMs = tDelta;
+        this.packetSizeDelta = this.#curSize - this.#prevSize;
+        computed = true;
+      }
+      this.#prevComplete = true;
+      this.#prevTimestamp = this.#curTimestamp;
+      this.#prevCompleteTimeMs = this.#curCompleteTimeMs;
+      this.#prevLastSystemTimeMs = this.#curLastSystemTimeMs;
+      this.#prevSize = this.#curSize;
+      this.#curFirstTimestamp = timestamp;
+      this.#curTimestamp = timestamp;
+      this.#curFirstArrivalMs = arrivalTimeMs;
+      this.#curSize = 0;
+    } else if (isNewer(timestamp, this.#curTimestamp)) {
+      this.#curTimestamp = timestamp;
+    }
+    this.#curSize += packetSize;
+    this.#curCompleteTimeMs = arrivalTimeMs;
+    this.#curLastSystemTimeMs = systemTimeMs;
+    return computed;
+  }
+
+  /** Forgets both groups and the reorder count, as after a clock jump. */
+  reset(): void {
+    this.#reorderedPackets = 0;
+    this.#curEmpty = true;
+    this.#curSize = 0;
+    this.#prevComplete = false;
+    this.#prevSize = 0;
+  }
+
+  #isNewGroup(arrivalTimeMs: number, timestamp: number): boolean {
+    if (this.#belongsToBurst(arrivalTimeMs, timestamp)) return false;
+    return diff32(timestamp, this.#curFirstTimestamp) > this.#groupLengthTicks;
+  }
+
+  // A packet that arrives sooner after the group than it was sent is part of the same burst.
+  #belongsToBurst(arrivalTimeMs: number, timestamp: number): boolean {
+    const arrivalDeltaMs = arrivalTimeMs - this.#curCompleteTimeMs;
+    const tsDeltaMs = Math.trunc(
+      this.#timestampToMs * diff32(timestamp, this.#curTimestamp) + 0.5,
+    );
+    if (tsDeltaMs === 0) return true;
+    return arrivalDeltaMs - tsDeltaMs < 0 &&
+      arrivalDeltaMs <= BURST_DELTA_THRESHOLD_MS &&
+      arrivalTimeMs - this.#curFirstArrivalMs < MAX_BURST_DURATION_MS;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The adaptive-threshold detector that turns a delay-gradient estimate into overuse, normal or
+ * underuse (reference §7, libwebrtc's OveruseDetector; §10 for the trendline variant).
+ *
+ * @module
+ */
+
+import type { BandwidthUsage } from "./types.ts";
+
+const MAX_ADAPT_OFFSET_MS = 15;
+const OVERUSING_TIME_THRESHOLD_MS = 10;
+const MAX_NUM_DELTAS = 60;
+const K_UP = 0.0087;
+const K_DOWN = 0.039;
+const MIN_THRESHOLD_MS = 6;
+const MAX_THRESHOLD_MS = 600;
+const INITIAL_THRESHOLD_MS = 12.5;
+const MAX_TIME_DELTA_MS = 100;
+
+/** Options of {@linkcode OveruseDetector}. */
+export interface OveruseDetectorOptions {
+  /**
+   * Multiplies the modified offset before it is compared to the threshold. The trendline filter
+   * uses 4.
+   *
+   * @default {1}
+   */
+  thresholdGain?: number;
+  /**
+   * Whether a sample with fewer than two deltas resets the state to normal (the trendline filter's
+   * rule) instead of leaving it untouched (the Kalman filter's).
+   *
+   * @default {false}
+   */
+  resetOnFewDeltas?: boolean;
+}
+
+/**
+ * Compares `min(deltas, 60) × offset` against a threshold that adapts to the offset's recent
+ * magnitude, and declares overuse only after it has lasted more than 10 ms over two samples while
+ * the offset keeps growing.
+ *
+ * @example
+ * ```ts
+ * import { OveruseDetector } from "./overuse_detector.ts";
+ * import assert from "node:assert/strict";
+ * const detector = new OveruseDetector();
+ * let now = 0;
+ * for (let i = 0; i < 3; i++) detector.detect(0.5, 33, 60, (now += 33));
+ * assert.equal(detector.state, "overusing");
+ * ```
+ */
+export class OveruseDetector {
+  readonly #gain: number;
+  readonly #resetOnFewDeltas: boolean;
+  #threshold = INITIAL_THRESHOLD_MS;
+  #lastUpdateMs = 0;
+  #hasLastUpdate = false;
+  #prevOffset = 0;
+  #timeOverUsing = -1;
+  #overuseCounter = 0;
+  #hypothesis: BandwidthUsage = "normal";
+  #modifiedOffset = 0;
+
+  /**
+   * Creates a detector in the normal state with a 12.5 ms threshold.
+   *
+   * @param options Threshold gain and few-delta rule; the defaults are the Kalman filter's.
+   */
+  constructor(options: OveruseDetectorOptions = {}) {
+    this.#gain = options.thresholdGain ?? 1;
+    this.#resetOnFewDeltas = options.resetOnFewDeltas ?? false;
+  }
+
+  /** The current hypothesis. */
+  get state(): BandwidthUsage {
+    return this.#hypothesis;
+  }
+
+  /** The adaptive threshold in milliseconds. */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  /** The last value compared to the threshold: `min(deltas, 60) × offset × gain`. */
+  get modifiedOffset(): number {
+    return this.#modifiedOffset;
+  }
+
+  /**
+   * Classifies one delay-gradient sample.
+   *
+   * @param offset The filter's estimate (Kalman offset or trendline slope).
+   * @param tsDeltaMs Send-time delta of the sample, in milliseconds.
+   * @param numOfDeltas How many deltas the filter has seen.
+   * @param nowMs The sample's time in milliseconds, used to pace threshold adaptation.
+   * @returns The new hypothesis.
+   */
+  detect(offset: number, tsDeltaMs: number, numOfDeltas: number, nowMs: number): BandwidthUsage {
+    if (numOfDeltas < 2) {
+      if (this.#resetOnFewDeltas) this.#hypothesis = "normal";
+      return "normal";
+    }
+    const t = (numOfDeltas < MAX_NUM_DELTAS ? numOfDeltas : MAX_NUM_DELTAS) * offset *
+      this.#gain;
+    this.#modifiedOffset = t;
+    if (t > this.#threshold) {
+      // Assume half of the time since the previous sample was already spent over-using.
+      if (this.#timeOverUsing === -1) this.#timeOverUsing = tsDeltaMs / 2;
+      else this.#timeOverUsing += tsDeltaMs;
+      this.#overuseCounter++;
+      if (
+        this.#timeOverUsing > OVERUSING_TIME_THRESHOLD_MS && this.#overuseCounter > 1 &&
+        offset >= this.#prevOffset
+      ) {
+        this.#timeOverUsing = 0;
+        this.#overuseCounter = 0;
+        this.#hypothesis = "overusing";
+      }
+    } else if (t < -this.#threshold) {
+      this.#timeOverUsing = -1;
+      this.#overuseCounter = 0;
+      this.#hypothesis = "underusing";
+    } else {
+      this.#timeOverUsing = -1;
+      this.#overuseCounter = 0;
+      this.#hypothesis = "normal";
+    }
+    this.#prevOffset = offset;
+    this.#updateThreshold(t, nowMs);
+    return this.#hypothesis;
+  }
+
+  #updateThreshold(modifiedOffset: number, nowMs: number): void {
+    if (!this.#hasLastUpdate) {
+      this.#lastUpdateMs = nowMs;
+      this.#hasLastUpdate = true;
+    }
+    const magnitude = Math.abs(modifiedOffset);
+    // Big spikes (a sudden capacity drop) must not drag the threshold up.
+    if (magnitude > this.#threshold + MAX_ADAPT_OFFSET_MS) {
+      this.#lastUpdateMs = nowMs;
+      return;
+    }
+    const k = magnitude < this.#threshold ? K_DOWN : K_UP;
+    const elapsed = nowMs - this.#lastUpdateMs;
+    const timeDeltaMs = elapsed < MAX_TIME_DELTA_MS ? elapsed : MAX_TIME_DELTA_MS;
+    this.#threshold += k * (magnitude - this.#threshold) * timeDeltaMs;
+    if (this.#threshold < MIN_THRESHOLD_MS) this.#threshold = MIN_THRESHOLD_MS;
+    else if (this.#threshold > MAX_THRESHOLD_MS) this.#threshold = MAX_THRESHOLD_MS;
+    this.#lastUpdateMs = nowMs;
+  }
+}

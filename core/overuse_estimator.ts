@@ -1,0 +1,156 @@
+/**
+ * The Kalman filter that estimates one-way delay growth ("offset") from group deltas (reference §6,
+ * libwebrtc's OveruseEstimator).
+ *
+ * @module
+ */
+
+import type { BandwidthUsage } from "./types.ts";
+
+const MIN_FRAME_PERIOD_HISTORY = 60;
+const DELTA_COUNTER_MAX = 1000;
+const PROCESS_NOISE_SLOPE = 1e-13;
+const PROCESS_NOISE_OFFSET = 1e-3;
+
+/**
+ * A two-state (slope, offset) Kalman filter over `(arrival delta − send delta)` against size delta.
+ * The offset, in milliseconds, is the delay-gradient estimate the detector compares to its threshold.
+ *
+ * @example
+ * ```ts
+ * import { OveruseEstimator } from "./overuse_estimator.ts";
+ * import assert from "node:assert/strict";
+ * const filter = new OveruseEstimator();
+ * // Groups arriving 2 ms further apart than they were sent: delay is growing.
+ * for (let i = 0; i < 20; i++) filter.update(35, 33, 0, "normal", i * 35);
+ * assert.ok(filter.offset > 0);
+ * assert.equal(filter.numOfDeltas, 20);
+ * ```
+ */
+export class OveruseEstimator {
+  #slope = 8 / 512;
+  #offset = 0;
+  #prevOffset = 0;
+  #e00 = 100;
+  #e01 = 0;
+  #e10 = 0;
+  #e11 = 1e-1;
+  #avgNoise = 0;
+  #varNoise = 50;
+  #numOfDeltas = 0;
+  readonly #tsDeltaHistory = new Float64Array(MIN_FRAME_PERIOD_HISTORY);
+  #historyStart = 0;
+  #historyLength = 0;
+
+  /** The delay-gradient estimate in milliseconds. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Estimated milliseconds of extra delay per byte of group-size difference. */
+  get slope(): number {
+    return this.#slope;
+  }
+
+  /** Number of deltas seen so far, capped at 1000. */
+  get numOfDeltas(): number {
+    return this.#numOfDeltas;
+  }
+
+  /** Measurement-noise variance estimate. */
+  get varNoise(): number {
+    return this.#varNoise;
+  }
+
+  /**
+   * Feeds one group delta.
+   *
+   * @param tDeltaMs Arrival-time delta in integer milliseconds.
+   * @param tsDeltaMs Send-time delta in milliseconds.
+   * @param sizeDelta Group-size difference in bytes.
+   * @param hypothesis The detector's current state; the noise estimate only adapts while normal.
+   * @param _nowMs Unused; kept for the libwebrtc call shape.
+   */
+  update(
+    tDeltaMs: number,
+    tsDeltaMs: number,
+    sizeDelta: number,
+    hypothesis: BandwidthUsage,
+    _nowMs: number,
+  ): void {
+    const minFramePeriod = this.#updateMinFramePeriod(tsDeltaMs);
+    const tTsDelta = tDeltaMs - tsDeltaMs;
+    const fsDelta = sizeDelta;
+    if (++this.#numOfDeltas > DELTA_COUNTER_MAX) this.#numOfDeltas = DELTA_COUNTER_MAX;
+
+    this.#e00 += PROCESS_NOISE_SLOPE;
+    this.#e11 += PROCESS_NOISE_OFFSET;
+    // Let the offset move faster when it heads away from the hypothesis.
+    if (
+      (hypothesis === "overusing" && this.#offset < this.#prevOffset) ||
+      (hypothesis === "underusing" && this.#offset > this.#prevOffset)
+    ) {
+      this.#e11 += 10 * PROCESS_NOISE_OFFSET;
+    }
+
+    const eh0 = this.#e00 * fsDelta + this.#e01 * 1.0;
+    const eh1 = this.#e10 * fsDelta + this.#e11 * 1.0;
+    const residual = tTsDelta - this.#slope * fsDelta - this.#offset;
+
+    if (hypothesis === "normal") {
+      // Clip late outliers (key frames) to 3σ before they reach the noise estimate.
+      const maxResidual = 3.0 * Math.sqrt(this.#varNoise);
+      const clipped = Math.abs(residual) < maxResidual
+        ? residual
+        : residual < 0
+        ? -maxResidual
+        : maxResidual;
+      this.#updateNoise(clipped, minFramePeriod);
+    }
+
+    const denom = this.#varNoise + fsDelta * eh0 + 1.0 * eh1;
+    const k0 = eh0 / denom;
+    const k1 = eh1 / denom;
+    const ikh00 = 1.0 - k0 * fsDelta;
+    const ikh01 = -k0 * 1.0;
+    const ikh10 = -k1 * fsDelta;
+    const ikh11 = 1.0 - k1 * 1.0;
+    const e00 = this.#e00;
+    const e01 = this.#e01;
+    this.#e00 = e00 * ikh00 + this.#e10 * ikh01;
+    this.#e01 = e01 * ikh00 + this.#e11 * ikh01;
+    this.#e10 = e00 * ikh10 + this.#e10 * ikh11;
+    this.#e11 = e01 * ikh10 + this.#e11 * ikh11;
+
+    this.#slope = this.#slope + k0 * residual;
+    this.#prevOffset = this.#offset;
+    this.#offset = this.#offset + k1 * residual;
+  }
+
+  #updateNoise(residual: number, tsDeltaMs: number): void {
+    // alpha is tuned for 30 fps and scaled to the frame period.
+    const alpha = this.#numOfDeltas > 10 * 30 ? 0.002 : 0.01;
+    const beta = Math.pow(1 - alpha, tsDeltaMs * 30.0 / 1000.0);
+    this.#avgNoise = beta * this.#avgNoise + (1 - beta) * residual;
+    const d = this.#avgNoise - residual;
+    this.#varNoise = beta * this.#varNoise + (1 - beta) * d * d;
+    if (this.#varNoise < 1) this.#varNoise = 1;
+  }
+
+  // Minimum send delta over the last 60 deltas, including this one.
+  #updateMinFramePeriod(tsDeltaMs: number): number {
+    const history = this.#tsDeltaHistory;
+    if (this.#historyLength >= MIN_FRAME_PERIOD_HISTORY) {
+      this.#historyStart = (this.#historyStart + 1) % MIN_FRAME_PERIOD_HISTORY;
+      this.#historyLength--;
+    }
+    let min = tsDeltaMs;
+    for (let i = 0; i < this.#historyLength; i++) {
+      const v = history[(this.#historyStart + i) % MIN_FRAME_PERIOD_HISTORY];
+      if (v < min) min = v;
+    }
+    history[(this.#historyStart + this.#historyLength) % MIN_FRAME_PERIOD_HISTORY] = tsDeltaMs;
+    this.#historyLength++;
+    return min;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Probe-cluster detection: finds runs of large packets sent at a steady spacing and measures the rate
+ * they were sent and received at (reference §4.4).
+ *
+ * @module
+ */
+
+const MIN_CLUSTER_DELTA_US = 1000;
+const CLUSTER_BOUND_US = 2500;
+const MIN_CLUSTER_SIZE = 4;
+const MAX_PROBE_PACKETS = 15;
+/** Probes kept at most; libwebrtc's list is unbounded, this only bounds memory under abuse. */
+export const PROBE_CAPACITY = 1024;
+const INITIAL_CAPACITY = 32;
+
+/**
+ * Keeps candidate probe packets and evaluates their clusters. Clusters are evaluated as they are
+ * formed, so nothing is allocated.
+ *
+ * @example
+ * ```ts
+ * import { ProbeClusters } from "./probe_clusters.ts";
+ * import assert from "node:assert/strict";
+ * const probes = new ProbeClusters();
+ * // Five 1000-byte packets sent and received 5 ms apart: 1.6 Mbit/s.
+ * for (let i = 0; i < 5; i++) probes.add(i * 5000, 7_000_000 + i * 5000, 1000);
+ * assert.equal(probes.evaluate(), 1_600_000);
+ * assert.equal(probes.clusterCount, 1);
+ * ```
+ */
+export class ProbeClusters {
+  // Rings that grow by doubling up to PROBE_CAPACITY: most streams only ever hold a few probes.
+  #sendUs = new Float64Array(INITIAL_CAPACITY);
+  #recvUs = new Float64Array(INITIAL_CAPACITY);
+  #sizes = new Float64Array(INITIAL_CAPACITY);
+  #start = 0;
+  #length = 0;
+  #clusterCount = 0;
+
+  // The cluster being aggregated by evaluate().
+  #count = 0;
+  #sendSumUs = 0;
+  #recvSumUs = 0;
+  #sizeSum = 0;
+  #aboveMinDelta = 0;
+  #scanStopped = false;
+  #bestBps = 0;
+
+  /** Number of probes held. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Number of clusters found by the last {@linkcode ProbeClusters.evaluate}. */
+  get clusterCount(): number {
+    return this.#clusterCount;
+  }
+
+  /**
+   * Appends a probe candidate.
+   *
+   * @param sendUs Send time in microseconds.
+   * @param recvUs Arrival time in microseconds.
+   * @param sizeBytes Payload size in bytes.
+   */
+  add(sendUs: number, recvUs: number, sizeBytes: number): void {
+    if (this.#length === this.#sendUs.length) {
+      if (this.#length === PROBE_CAPACITY) this.dropOldest();
+      else this.#grow();
+    }
+    const slot = (this.#start + this.#length) % this.#sendUs.length;
+    this.#sendUs[slot] = sendUs;
+    this.#recvUs[slot] = recvUs;
+    this.#sizes[slot] = sizeBytes;
+    this.#length++;
+  }
+
+  /** Removes the oldest probe. */
+  dropOldest(): void {
+    if (this.#length === 0) return;
+    this.#start = (this.#start + 1) % this.#sendUs.length;
+    this.#length--;
+  }
+
+  /** Removes every probe. */
+  clear(): void {
+    this.#start = 0;
+    this.#length = 0;
+  }
+
+  /**
+   * Splits the probes into clusters and finds the best qualifying one. When no cluster forms and 15
+   * probes are held, the oldest is dropped.
+   *
+   * @returns The best cluster's min(send, receive) rate in bps, or 0 when none qualifies.
+   */
+  evaluate(): number {
+    this.#clusterCount = 0;
+    this.#scanStopped = false;
+    this.#bestBps = 0;
+    this.#resetAggregate();
+    const capacity = this.#sendUs.length;
+    for (let i = 1; i < this.#length; i++) {
+      const slot = (this.#start + i) % capacity;
+      const prev = (this.#start + i - 1) % capacity;
+      const sendDelta = this.#sendUs[slot] - this.#sendUs[prev];
+      const recvDelta = this.#recvUs[slot] - this.#recvUs[prev];
+      // Counted before the bounds check, so a delta that opens a new cluster counts for the old one.
+      if (sendDelta >= MIN_CLUSTER_DELTA_US && recvDelta >= MIN_CLUSTER_DELTA_US) {
+        this.#aboveMinDelta++;
+      }
+      if (this.#count > 0) {
+        const meanUs = Math.trunc(this.#sendSumUs / this.#count);
+        if (Math.abs(sendDelta - meanUs) >= CLUSTER_BOUND_US) {
+          this.#closeCluster();
+          this.#resetAggregate();
+        }
+      }
+      this.#sendSumUs += sendDelta;
+      this.#recvSumUs += recvDelta;
+      this.#sizeSum += this.#sizes[slot];
+      this.#count++;
+    }
+    this.#closeCluster();
+    if (this.#clusterCount === 0 && this.#length >= MAX_PROBE_PACKETS) this.dropOldest();
+    return this.#bestBps;
+  }
+
+  #grow(): void {
+    const capacity = this.#sendUs.length;
+    const sendUs = new Float64Array(capacity * 2);
+    const recvUs = new Float64Array(capacity * 2);
+    const sizes = new Float64Array(capacity * 2);
+    for (let i = 0; i < this.#length; i++) {
+      const slot = (this.#start + i) % capacity;
+      sendUs[i] = this.#sendUs[slot];
+      recvUs[i] = this.#recvUs[slot];
+      sizes[i] = this.#sizes[slot];
+    }
+    this.#sendUs = sendUs;
+    this.#recvUs = recvUs;
+    this.#sizes = sizes;
+    this.#start = 0;
+  }
+
+  #resetAggregate(): void {
+    this.#count = 0;
+    this.#sendSumUs = 0;
+    this.#recvSumUs = 0;
+    this.#sizeSum = 0;
+    this.#aboveMinDelta = 0;
+  }
+
+  #closeCluster(): void {
+    const count = this.#count;
+    if (count < MIN_CLUSTER_SIZE || this.#sendSumUs <= 0 || this.#recvSumUs <= 0) return;
+    this.#clusterCount++;
+    if (this.#scanStopped) return;
+    const sendMeanUs = Math.trunc(this.#sendSumUs / count);
+    const recvMeanUs = Math.trunc(this.#recvSumUs / count);
+    if (sendMeanUs === 0 || recvMeanUs === 0) return;
+    const meanSize = Math.trunc(this.#sizeSum / count);
+    // Arrivals much more spread than sends mean the probe met a queue; stop at the first such one.
+    if (
+      this.#aboveMinDelta > Math.trunc(count / 2) &&
+      recvMeanUs - sendMeanUs <= 2000 &&
+      sendMeanUs - recvMeanUs <= 5000
+    ) {
+      const sendBps = Math.floor(meanSize * 8_000_000 / sendMeanUs);
+      const recvBps = Math.floor(meanSize * 8_000_000 / recvMeanUs);
+      const probeBps = sendBps < recvBps ? sendBps : recvBps;
+      if (probeBps > this.#bestBps) this.#bestBps = probeBps;
+    } else {
+      this.#scanStopped = true;
+    }
+  }
+}

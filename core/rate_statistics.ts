@@ -1,0 +1,121 @@
+/**
+ * Sliding-window byte rate in 1 ms buckets, computed in float32 exactly as libwebrtc's RateStatistics
+ * (reference §4.2).
+ *
+ * @module
+ */
+
+const fround = Math.fround;
+
+/**
+ * Counts bytes per millisecond over a sliding window and reports the rate in bits per second.
+ *
+ * Buckets live in a preallocated ring, so updates allocate nothing. A sample stamped earlier than the
+ * newest bucket is added to that bucket (libwebrtc appends a twin bucket with the same timestamp,
+ * which is indistinguishable).
+ *
+ * @example
+ * ```ts
+ * import { RateStatistics } from "./rate_statistics.ts";
+ * import assert from "node:assert/strict";
+ * const rate = new RateStatistics(1000);
+ * for (let t = 0; t < 1000; t += 10) rate.update(1250, t); // 1250 B every 10 ms
+ * assert.equal(rate.rate(999), 1_000_000);
+ * ```
+ */
+export class RateStatistics {
+  readonly #windowMs: number;
+  readonly #times: Float64Array;
+  readonly #sums: Float64Array;
+  readonly #counts: Float64Array;
+  #start = 0;
+  #length = 0;
+  #accumulated = 0;
+  #numSamples = 0;
+  #firstTimestamp = 0;
+  #hasFirstTimestamp = false;
+
+  /**
+   * Creates an empty window.
+   *
+   * @param windowMs Window length in milliseconds.
+   */
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+    // One bucket per distinct millisecond inside the window, plus the newest.
+    this.#times = new Float64Array(windowMs + 1);
+    this.#sums = new Float64Array(windowMs + 1);
+    this.#counts = new Float64Array(windowMs + 1);
+  }
+
+  /** Forgets every sample, including when the window started. */
+  reset(): void {
+    this.#start = 0;
+    this.#length = 0;
+    this.#accumulated = 0;
+    this.#numSamples = 0;
+    this.#hasFirstTimestamp = false;
+  }
+
+  /**
+   * Adds `bytes` at `nowMs`.
+   *
+   * @param bytes Byte count, non-negative.
+   * @param nowMs Time in integer milliseconds.
+   */
+  update(bytes: number, nowMs: number): void {
+    this.#eraseOld(nowMs);
+    if (!this.#hasFirstTimestamp || this.#numSamples === 0) {
+      this.#firstTimestamp = nowMs;
+      this.#hasFirstTimestamp = true;
+    }
+    const capacity = this.#times.length;
+    let last = (this.#start + this.#length - 1) % capacity;
+    if (this.#length === 0 || nowMs > this.#times[last]) {
+      last = (this.#start + this.#length) % capacity;
+      this.#times[last] = nowMs;
+      this.#sums[last] = 0;
+      this.#counts[last] = 0;
+      this.#length++;
+    }
+    this.#sums[last] += bytes;
+    this.#counts[last]++;
+    this.#accumulated += bytes;
+    this.#numSamples++;
+  }
+
+  /**
+   * The rate over the active window.
+   *
+   * @param nowMs Time in integer milliseconds.
+   * @returns Bits per second, or `undefined` while there is too little data.
+   */
+  rate(nowMs: number): number | undefined {
+    this.#eraseOld(nowMs);
+    let activeWindow = 0;
+    if (this.#hasFirstTimestamp) {
+      activeWindow = this.#firstTimestamp <= nowMs - this.#windowMs
+        ? this.#windowMs
+        : nowMs - this.#firstTimestamp + 1;
+    }
+    if (
+      this.#numSamples === 0 || activeWindow <= 1 ||
+      (this.#numSamples <= 1 && activeWindow < this.#windowMs)
+    ) {
+      return undefined;
+    }
+    const scale = fround(fround(8000) / activeWindow);
+    return Math.trunc(fround(fround(fround(this.#accumulated) * scale) + fround(0.5)));
+  }
+
+  #eraseOld(nowMs: number): void {
+    const oldest = nowMs - this.#windowMs + 1;
+    const capacity = this.#times.length;
+    while (this.#length > 0 && this.#times[this.#start] < oldest) {
+      this.#accumulated -= this.#sums[this.#start];
+      this.#numSamples -= this.#counts[this.#start];
+      this.#start = (this.#start + 1) % capacity;
+      this.#length--;
+    }
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The RTP-timestamp estimator for packets without abs-send-time (reference §9, libwebrtc's
+ * RemoteBitrateEstimatorSingleStream): one delay pipeline per SSRC on a 90 kHz clock, and
+ * updates driven by {@linkcode SingleStreamEstimator.process} except on a fresh overuse.
+ *
+ * @module
+ */
+
+import { usToMs } from "./_math.ts";
+import type { AimdRateControl } from "./aimd_rate_control.ts";
+import type { EstimateCallback } from "./abs_send_time_estimator.ts";
+import { type DelayFilter, DelayPipeline } from "./delay_pipeline.ts";
+import { RateStatistics } from "./rate_statistics.ts";
+import { type BandwidthUsage, usageSeverity } from "./types.ts";
+
+const GROUP_LENGTH_TICKS = 90 * 5; // 5 ms at 90 kHz
+const TIMESTAMP_TO_MS = 1.0 / 90.0;
+const INITIAL_PROCESS_INTERVAL_US = 500_000;
+const BITRATE_WINDOW_MS = 1000;
+
+/** Options of {@linkcode SingleStreamEstimator}. */
+export interface SingleStreamEstimatorOptions {
+  /** Delay filter of each pipeline. */
+  filter: DelayFilter;
+  /** Trendline regression window. */
+  trendlineWindowSize: number;
+  /** Silence after which an SSRC's pipeline is dropped, in microseconds. */
+  streamTimeoutUs: number;
+  /** The rate controller. */
+  aimd: AimdRateControl;
+  /** libwebrtc's OnReceiveBitrateChanged. */
+  onEstimate: EstimateCallback;
+}
+
+/** What the estimator keeps per SSRC. */
+export interface RtpStream {
+  /** The stream's SSRC. */
+  readonly ssrc: number;
+  /** Receiver clock at its last packet, µs. */
+  lastPacketUs: number;
+  /** The stream's delay pipeline. */
+  readonly pipeline: DelayPipeline;
+  /** Packets received. */
+  packets: number;
+  /** Payload bytes received. */
+  bytes: number;
+}
+
+/**
+ * Estimator driven by RTP timestamps, one detector per SSRC.
+ *
+ * @example
+ * ```ts
+ * import { SingleStreamEstimator } from "./single_stream_estimator.ts";
+ * import { AimdRateControl } from "./aimd_rate_control.ts";
+ * import assert from "node:assert/strict";
+ * const estimator = new SingleStreamEstimator({
+ *   filter: "kalman", trendlineWindowSize: 20, streamTimeoutUs: 2_000_000,
+ *   aimd: new AimdRateControl(), onEstimate: () => {},
+ * });
+ * estimator.onPacket(7, 0, 1_000_000, 1_000_000, 1200);
+ * assert.deepEqual(estimator.ssrcs(), [7]);
+ * ```
+ */
+export class SingleStreamEstimator {
+  readonly #options: SingleStreamEstimatorOptions;
+  readonly #aimd: AimdRateControl;
+  readonly #streams = new Map<number, RtpStream>();
+  readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
+  #lastValidIncomingBps = 0;
+  #lastProcessUs = -Infinity;
+  #processIntervalUs = INITIAL_PROCESS_INTERVAL_US;
+
+  /**
+   * Creates an estimator with no streams.
+   *
+   * @param options Filter, timeout, rate controller and callback.
+   */
+  constructor(options: SingleStreamEstimatorOptions) {
+    this.#options = options;
+    this.#aimd = options.aimd;
+  }
+
+  /** Streams by SSRC, including ones not yet timed out by a process() call. */
+  get streams(): ReadonlyMap<number, RtpStream> {
+    return this.#streams;
+  }
+
+  /** The most severe state over every stream's detector. */
+  get usage(): BandwidthUsage {
+    let usage: BandwidthUsage = "normal";
+    for (const stream of this.#streams.values()) {
+      if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
+        usage = stream.pipeline.usage;
+      }
+    }
+    return usage;
+  }
+
+  /**
+   * The incoming rate over the last second, in bps.
+   *
+   * @param nowMs Receiver clock in integer milliseconds.
+   * @returns The rate, or `undefined` while there is too little data.
+   */
+  incomingRateBps(nowMs: number): number | undefined {
+    return this.#incoming.rate(nowMs);
+  }
+
+  /**
+   * libwebrtc's LatestEstimate.
+   *
+   * @returns bps, or 0 without a valid estimate or stream.
+   */
+  latestEstimate(): number {
+    return this.#aimd.validEstimate && this.#streams.size > 0 ? this.#aimd.latestEstimateBps : 0;
+  }
+
+  /**
+   * Forgets an SSRC.
+   *
+   * @param ssrc The stream to drop.
+   */
+  removeStream(ssrc: number): void {
+    this.#streams.delete(ssrc);
+  }
+
+  /**
+   * SSRCs with a pipeline, ascending.
+   *
+   * @returns A new array.
+   */
+  ssrcs(): number[] {
+    return [...this.#streams.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Processes one packet.
+   *
+   * @param ssrc The packet's SSRC.
+   * @param rtpTimestamp RTP timestamp (90 kHz assumed, as libwebrtc does).
+   * @param arrivalUs Arrival time in integer microseconds.
+   * @param nowUs Receiver clock in integer microseconds.
+   * @param size Payload + padding bytes.
+   */
+  onPacket(
+    ssrc: number,
+    rtpTimestamp: number,
+    arrivalUs: number,
+    nowUs: number,
+    size: number,
+  ): void {
+    const nowMs = usToMs(nowUs);
+    const stream = this.#streams.get(ssrc) ?? this.#admit(ssrc);
+    stream.lastPacketUs = nowUs;
+    stream.packets++;
+    stream.bytes += size;
+
+    const rate = this.#incoming.rate(nowMs);
+    if (rate !== undefined) {
+      this.#lastValidIncomingBps = rate;
+    } else if (this.#lastValidIncomingBps > 0) {
+      // The window drained: restart it from new data only.
+      this.#incoming.reset();
+      this.#lastValidIncomingBps = 0;
+    }
+    this.#incoming.update(size, nowMs);
+
+    const prior = stream.pipeline.usage;
+    const usage = stream.pipeline.onPacket(rtpTimestamp, usToMs(arrivalUs), nowMs, size, nowMs);
+    if (usage === "overusing") {
+      const incoming = this.#incoming.rate(nowMs);
+      // The first overuse acts at once; later ones when a further cut is due.
+      if (
+        incoming !== undefined &&
+        (prior !== "overusing" || this.#aimd.timeToReduceFurther(nowUs, incoming))
+      ) {
+        this.#updateEstimate(nowUs);
+      }
+    }
+  }
+
+  /**
+   * Periodic update (libwebrtc's Process).
+   *
+   * @param nowUs Receiver clock in integer microseconds.
+   * @returns Microseconds until the next update is due.
+   */
+  process(nowUs: number): number {
+    const next = this.#lastProcessUs === -Infinity
+      ? nowUs
+      : this.#lastProcessUs + this.#processIntervalUs;
+    if (usToMs(nowUs) >= usToMs(next)) {
+      this.#updateEstimate(nowUs);
+      this.#lastProcessUs = nowUs;
+      return this.#processIntervalUs;
+    }
+    return next - nowUs;
+  }
+
+  #admit(ssrc: number): RtpStream {
+    const pipeline = new DelayPipeline({
+      groupLengthTicks: GROUP_LENGTH_TICKS,
+      timestampToMs: TIMESTAMP_TO_MS,
+      filter: this.#options.filter,
+      trendlineWindowSize: this.#options.trendlineWindowSize,
+    });
+    const stream: RtpStream = { ssrc, lastPacketUs: 0, pipeline, packets: 0, bytes: 0 };
+    this.#streams.set(ssrc, stream);
+    return stream;
+  }
+
+  #updateEstimate(nowUs: number): void {
+    let usage: BandwidthUsage = "normal";
+    for (const stream of this.#streams.values()) {
+      if (nowUs - stream.lastPacketUs > this.#options.streamTimeoutUs) {
+        this.#streams.delete(stream.ssrc);
+      } else if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
+        usage = stream.pipeline.usage;
+      }
+    }
+    if (this.#streams.size === 0) return;
+    const aimd = this.#aimd;
+    const target = aimd.update(usage, this.#incoming.rate(usToMs(nowUs)), nowUs);
+    if (aimd.validEstimate) {
+      this.#processIntervalUs = aimd.getFeedbackIntervalUs();
+      this.#options.onEstimate(target, this.ssrcs());
+    }
+  }
+}

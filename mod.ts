@@ -1,0 +1,59 @@
+/**
+ * Receive-side bandwidth estimation for WebRTC servers: Google Congestion Control's delay-based
+ * estimator as libwebrtc's receiver runs it, and the REMB packets that tell the sender.
+ *
+ * Feed every received RTP packet to a {@linkcode BandwidthEstimator}; it calls `onEstimate` with the
+ * available bandwidth in bps exactly when libwebrtc's receiver would. Hand the estimates to a
+ * {@linkcode RembThrottler}, and send what it emits as {@linkcode encodeRemb} bytes.
+ *
+ * @example
+ * ```ts
+ * import { BandwidthEstimator, decodeRemb, encodeRemb, RembThrottler } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sent: Uint8Array[] = [];
+ * const throttler = new RembThrottler({
+ *   onSend: (bitrateBps, ssrcs) => sent.push(encodeRemb({ senderSsrc: 1, bitrateBps, ssrcs })),
+ * });
+ * let nowMs = 0;
+ * const estimator = new BandwidthEstimator({
+ *   onEstimate: (bps, ssrcs) => throttler.onReceiveBitrateChanged(ssrcs, bps, nowMs),
+ * });
+ * for (let i = 0; i < 10; i++) {
+ *   nowMs = 1000 + i * 5;
+ *   estimator.onPacket({
+ *     ssrc: 0x1234,
+ *     arrivalTimeMs: nowMs,
+ *     payloadSize: 1000,
+ *     rtpTimestamp: i * 450,
+ *     absSendTime: Math.round((i * 5 * 2 ** 18) / 1000),
+ *   });
+ * }
+ * assert.deepEqual(decodeRemb(sent[0]).ssrcs, [0x1234]);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  BandwidthEstimator,
+  type BandwidthEstimatorOptions,
+  type EstimatorMode,
+  type EstimatorStats,
+  type StreamStats,
+} from "./core/bandwidth_estimator.ts";
+export type { Grouping } from "./core/abs_send_time_estimator.ts";
+export type { DelayFilter } from "./core/delay_pipeline.ts";
+export {
+  type BandwidthUsage,
+  type PacketInfo,
+  type RateControlState,
+  usageSeverity,
+} from "./core/types.ts";
+export { decodeRemb, encodeRemb, isRemb, type Remb } from "./core/remb.ts";
+export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
+export {
+  ABS_SEND_TIME_WRAP_MS,
+  absSendTimeFromMicros,
+  absSendTimeToTicks,
+} from "./core/abs_send_time.ts";
