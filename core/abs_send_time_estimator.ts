@@ -9,16 +9,13 @@
  */
 
 import { usToMs } from "./_math.ts";
-import {
-  absSendTimeToTicks,
-  GROUP_LENGTH_TICKS,
-  ticksToMicros,
-  TIMESTAMP_TO_MS,
-} from "./abs_send_time.ts";
+import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import type { AimdRateControl } from "./aimd_rate_control.ts";
 import { type DelayFilter, DelayPipeline } from "./delay_pipeline.ts";
+import type { PacketBatch } from "./packet_batch.ts";
 import { ProbeClusters } from "./probe_clusters.ts";
 import { RateStatistics } from "./rate_statistics.ts";
+import { SsrcMap } from "./ssrc_map.ts";
 import type { BandwidthUsage } from "./types.ts";
 
 const MIN_PROBE_PACKET_SIZE = 200;
@@ -58,8 +55,6 @@ export interface AbsStream {
   lastSeenUs: number;
   /** The delay pipeline the stream feeds (shared by every stream with transport grouping). */
   readonly pipeline: DelayPipeline;
-  /** Probe candidates of the pipeline. */
-  readonly probes: ProbeClusters;
   /** Packets received. */
   packets: number;
   /** Payload bytes received. */
@@ -73,6 +68,8 @@ export interface AbsStream {
  * ```ts
  * import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
  * import { AimdRateControl } from "./aimd_rate_control.ts";
+ * import { absSendTimeToTicks } from "./abs_send_time.ts";
+ * import { PacketBatch } from "./packet_batch.ts";
  * import assert from "node:assert/strict";
  * const estimates: number[] = [];
  * const estimator = new AbsSendTimeEstimator({
@@ -80,9 +77,13 @@ export interface AbsStream {
  *   aimd: new AimdRateControl(), onEstimate: (bps) => estimates.push(bps),
  * });
  * // Five 1000-byte probes 5 ms apart give a first estimate of about 1.6 Mbit/s.
+ * const batch = new PacketBatch(1);
  * for (let i = 0; i < 5; i++) {
- *   const us = 100_000_000 + i * 5000;
- *   estimator.onPacket(1, Math.round((i * 5000 * 2 ** 18) / 1e6), us, us, 1000);
+ *   batch.ssrc[0] = 1;
+ *   batch.timestamp[0] = absSendTimeToTicks(Math.round((i * 5000 * 2 ** 18) / 1e6));
+ *   batch.arrivalUs[0] = batch.nowUs[0] = 100_000_000 + i * 5000;
+ *   batch.size[0] = 1000;
+ *   estimator.onRecord(batch, 0);
  * }
  * assert.ok(estimates.at(-1)! > 1_500_000);
  * ```
@@ -90,7 +91,7 @@ export interface AbsStream {
 export class AbsSendTimeEstimator {
   readonly #options: AbsSendTimeEstimatorOptions;
   readonly #aimd: AimdRateControl;
-  readonly #streams = new Map<number, AbsStream>();
+  readonly #streams = new SsrcMap<AbsStream>();
   readonly #dormant = new Map<number, DelayPipeline>();
   readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #incomingInitialized = false;
@@ -98,8 +99,10 @@ export class AbsSendTimeEstimator {
   #lastUpdateUs = -Infinity;
   // Lower bound of every stream's lastSeenUs, so timeouts are only scanned for when one may be due.
   #oldestSeenUs = Infinity;
-  // Transport grouping: the one pipeline and probe list.
-  #shared: { pipeline: DelayPipeline; probes: ProbeClusters } | undefined;
+  // Probing measures the path, so it runs over all packets whatever the grouping.
+  readonly #probes = new ProbeClusters();
+  // Transport grouping: the one pipeline.
+  #shared: DelayPipeline | undefined;
   // Per-stream grouping: how many active pipelines are in each non-normal state.
   #overusing = 0;
   #underusing = 0;
@@ -116,13 +119,18 @@ export class AbsSendTimeEstimator {
 
   /** The fused detector state: the transport pipeline's, or the most severe per-SSRC one. */
   get usage(): BandwidthUsage {
-    if (this.#shared) return this.#shared.pipeline.usage;
+    if (this.#shared) return this.#shared.usage;
     return this.#overusing > 0 ? "overusing" : this.#underusing > 0 ? "underusing" : "normal";
   }
 
-  /** Active streams by SSRC. */
-  get streams(): ReadonlyMap<number, AbsStream> {
-    return this.#streams;
+  /**
+   * An active stream.
+   *
+   * @param ssrc The SSRC.
+   * @returns Its state, or `undefined`.
+   */
+  stream(ssrc: number): AbsStream | undefined {
+    return this.#streams.get(ssrc);
   }
 
   /**
@@ -155,22 +163,16 @@ export class AbsSendTimeEstimator {
   }
 
   /**
-   * Processes one packet (reference §4.3).
+   * Processes record `index` of a batch (reference §4.3). The timestamp column holds upshifted
+   * abs-send-time ticks.
    *
-   * @param ssrc The packet's SSRC.
-   * @param absSendTime The 24-bit abs-send-time.
-   * @param arrivalUs Arrival time in integer microseconds.
-   * @param nowUs Receiver clock in integer microseconds.
-   * @param size Payload + padding bytes.
+   * @param batch Packet records.
+   * @param index The record.
    */
-  onPacket(
-    ssrc: number,
-    absSendTime: number,
-    arrivalUs: number,
-    nowUs: number,
-    size: number,
-  ): void {
-    const ticks = absSendTimeToTicks(absSendTime);
+  onRecord(batch: PacketBatch, index: number): void {
+    const arrivalUs = batch.arrivalUs[index];
+    const nowUs = batch.nowUs[index];
+    const size = batch.size[index];
     const arrivalMs = usToMs(arrivalUs);
     const nowMs = usToMs(nowUs);
 
@@ -185,6 +187,7 @@ export class AbsSendTimeEstimator {
     if (this.#firstPacketUs === -Infinity) this.#firstPacketUs = nowUs;
 
     if (nowUs - this.#oldestSeenUs > this.#options.streamTimeoutUs) this.#timeoutStreams(nowUs);
+    const ssrc = batch.ssrc[index];
     const stream = this.#streams.get(ssrc) ?? this.#admit(ssrc);
     stream.lastSeenUs = nowUs;
     if (nowUs < this.#oldestSeenUs) this.#oldestSeenUs = nowUs;
@@ -197,16 +200,16 @@ export class AbsSendTimeEstimator {
       size > MIN_PROBE_PACKET_SIZE &&
       (!aimd.validEstimate || nowUs - this.#firstPacketUs < INITIAL_PROBING_INTERVAL_US)
     ) {
-      stream.probes.add(ticksToMicros(ticks), arrivalUs, size);
-      updateEstimate = this.#processClusters(stream.probes, nowUs);
+      this.#probes.add(batch, index);
+      updateEstimate = this.#processClusters(nowUs);
     }
 
     const pipeline = stream.pipeline;
     if (this.#shared) {
-      pipeline.onPacket(ticks, arrivalMs, nowMs, size, arrivalMs);
+      pipeline.onRecord(batch, index, true);
     } else {
       const before = pipeline.usage;
-      const after = pipeline.onPacket(ticks, arrivalMs, nowMs, size, arrivalMs);
+      const after = pipeline.onRecord(batch, index, true);
       if (after !== before) {
         this.#count(before, -1);
         this.#count(after, 1);
@@ -240,11 +243,12 @@ export class AbsSendTimeEstimator {
    * @returns A new array.
    */
   ssrcs(): number[] {
-    return [...this.#streams.keys()].sort((a, b) => a - b);
+    return [...this.#streams.keys].sort((a, b) => a - b);
   }
 
   // A probe cluster faster than the estimate replaces it at once.
-  #processClusters(probes: ProbeClusters, nowUs: number): boolean {
+  #processClusters(nowUs: number): boolean {
+    const probes = this.#probes;
     const bestBps = probes.evaluate();
     if (probes.clusterCount === 0) return false;
     const aimd = this.#aimd;
@@ -261,15 +265,13 @@ export class AbsSendTimeEstimator {
 
   #admit(ssrc: number): AbsStream {
     let pipeline: DelayPipeline;
-    let probes: ProbeClusters;
     if (this.#options.grouping === "transport") {
       if (!this.#shared) {
-        this.#shared = { pipeline: this.#newPipeline(), probes: new ProbeClusters() };
+        this.#shared = this.#newPipeline();
       } else if (this.#streams.size === 0) {
-        this.#shared.pipeline.resetFilter(); // Every stream had timed out.
+        this.#shared.resetFilter(); // Every stream had timed out.
       }
-      pipeline = this.#shared.pipeline;
-      probes = this.#shared.probes;
+      pipeline = this.#shared;
     } else {
       const dormant = this.#dormant.get(ssrc);
       if (dormant) {
@@ -280,9 +282,8 @@ export class AbsSendTimeEstimator {
       } else {
         pipeline = this.#newPipeline();
       }
-      probes = new ProbeClusters();
     }
-    const stream: AbsStream = { ssrc, lastSeenUs: 0, pipeline, probes, packets: 0, bytes: 0 };
+    const stream: AbsStream = { ssrc, lastSeenUs: 0, pipeline, packets: 0, bytes: 0 };
     this.#streams.set(ssrc, stream);
     return stream;
   }
@@ -299,7 +300,10 @@ export class AbsSendTimeEstimator {
 
   #timeoutStreams(nowUs: number): void {
     let oldest = Infinity;
-    for (const stream of this.#streams.values()) {
+    const streams = this.#streams.values;
+    // Backwards, because retiring moves the last entry into the freed place.
+    for (let i = streams.length - 1; i >= 0; i--) {
+      const stream = streams[i];
       if (nowUs - stream.lastSeenUs > this.#options.streamTimeoutUs) {
         this.#retire(stream);
       } else if (stream.lastSeenUs < oldest) {

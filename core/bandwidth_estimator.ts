@@ -10,6 +10,8 @@ import { msToUs, usToMs } from "./_math.ts";
 import { AbsSendTimeEstimator, type Grouping } from "./abs_send_time_estimator.ts";
 import { AimdRateControl } from "./aimd_rate_control.ts";
 import type { DelayFilter } from "./delay_pipeline.ts";
+import { absSendTimeToTicks } from "./abs_send_time.ts";
+import { PacketBatch } from "./packet_batch.ts";
 import { SingleStreamEstimator } from "./single_stream_estimator.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
 
@@ -226,6 +228,7 @@ export class BandwidthEstimator {
   readonly #onEstimate: ((bitrateBps: number, ssrcs: number[]) => void) | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #emit = (bitrateBps: number, ssrcs: number[]): void => this.#safeEmit(bitrateBps, ssrcs);
+  readonly #record = new PacketBatch(1);
   #aimd: AimdRateControl;
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator;
@@ -324,10 +327,14 @@ export class BandwidthEstimator {
     const now = nowMs ?? arrivalTimeMs;
     if (nowMs !== undefined) checkFinite(nowMs, "nowMs", action);
 
-    const arrivalUs = msToUs(arrivalTimeMs);
-    const nowUs = msToUs(now);
-    this.#lastArrivalMs = usToMs(arrivalUs);
-    this.#lastNowMs = usToMs(nowUs);
+    // Copy into a record: large numbers travel through typed arrays, never boxed.
+    const record = this.#record;
+    record.ssrc[0] = ssrc;
+    record.arrivalUs[0] = msToUs(arrivalTimeMs);
+    record.nowUs[0] = msToUs(now);
+    record.size[0] = payloadSize;
+    this.#lastArrivalMs = usToMs(record.arrivalUs[0]);
+    this.#lastNowMs = usToMs(record.nowUs[0]);
     this.#packets++;
     this.#pickEstimator(absSendTime !== undefined);
     if (this.#abs) {
@@ -335,9 +342,11 @@ export class BandwidthEstimator {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
       }
-      this.#abs.onPacket(ssrc, absSendTime, arrivalUs, nowUs, payloadSize);
+      record.timestamp[0] = absSendTimeToTicks(absSendTime);
+      this.#abs.onRecord(record, 0);
     } else {
-      this.#rtp.onPacket(ssrc, rtpTimestamp, arrivalUs, nowUs, payloadSize);
+      record.timestamp[0] = rtpTimestamp;
+      this.#rtp.onRecord(record, 0);
     }
   }
 
@@ -407,7 +416,7 @@ export class BandwidthEstimator {
     const streams: StreamStats[] = [];
     const source = this.#abs ?? this.#rtp;
     for (const ssrc of source.ssrcs()) {
-      const s = this.#abs ? this.#abs.streams.get(ssrc)! : this.#rtp.streams.get(ssrc)!;
+      const s = this.#abs ? this.#abs.stream(ssrc)! : this.#rtp.stream(ssrc)!;
       const p = s.pipeline;
       streams.push({
         ssrc,

@@ -12,7 +12,9 @@ import { InterArrival } from "./inter_arrival.ts";
 import { OveruseDetector } from "./overuse_detector.ts";
 import { OveruseEstimator } from "./overuse_estimator.ts";
 import { TrendlineEstimator } from "./trendline_estimator.ts";
-import type { BandwidthUsage } from "./types.ts";
+import { usToMs } from "./_math.ts";
+import type { PacketBatch } from "./packet_batch.ts";
+import { type BandwidthUsage, usageSeverity } from "./types.ts";
 
 /** Which delay filter a pipeline runs. */
 export type DelayFilter = "kalman" | "trendline";
@@ -59,6 +61,7 @@ export class DelayPipeline {
   #kalman: OveruseEstimator | undefined;
   #trendline: TrendlineEstimator | undefined;
   readonly #detector: OveruseDetector;
+  readonly #timestamp = new Float64Array(1);
 
   /**
    * Creates a pipeline with empty state.
@@ -122,8 +125,44 @@ export class DelayPipeline {
     size: number,
     detectorTimeMs: number,
   ): BandwidthUsage {
+    this.#timestamp[0] = timestamp;
+    return this.#process(this.#timestamp, 0, arrivalTimeMs, systemTimeMs, size, detectorTimeMs);
+  }
+
+  /**
+   * Feeds record `index` of a batch and writes the verdict into its `usage` column. Abs-send-time
+   * pipelines pace the detector by arrival time, RTP-timestamp ones by the receiver clock.
+   *
+   * @param batch Packet records.
+   * @param index The record.
+   * @param paceByArrival Whether the detector is paced by arrival time (else by the clock).
+   * @returns The detector's verdict.
+   */
+  onRecord(batch: PacketBatch, index: number, paceByArrival: boolean): BandwidthUsage {
+    const arrivalMs = usToMs(batch.arrivalUs[index]);
+    const systemMs = usToMs(batch.nowUs[index]);
+    const usage = this.#process(
+      batch.timestamp,
+      index,
+      arrivalMs,
+      systemMs,
+      batch.size[index],
+      paceByArrival ? arrivalMs : systemMs,
+    );
+    batch.usage[index] = usageSeverity(usage);
+    return usage;
+  }
+
+  #process(
+    timestamps: Float64Array,
+    index: number,
+    arrivalTimeMs: number,
+    systemTimeMs: number,
+    size: number,
+    detectorTimeMs: number,
+  ): BandwidthUsage {
     const ia = this.#interArrival;
-    if (ia.computeDeltas(timestamp, arrivalTimeMs, systemTimeMs, size)) {
+    if (ia.computeDeltasAt(timestamps, index, arrivalTimeMs, systemTimeMs, size)) {
       const tsDeltaMs = ia.timestampDelta * this.#timestampToMs;
       if (this.#trendline) {
         this.#trendline.update(ia.arrivalTimeDeltaMs, tsDeltaMs, detectorTimeMs);
@@ -139,7 +178,7 @@ export class DelayPipeline {
         this.#detector.detect(kalman.offset, tsDeltaMs, kalman.numOfDeltas, detectorTimeMs);
       }
     }
-    return this.usage;
+    return this.#detector.state;
   }
 
   /**

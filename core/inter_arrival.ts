@@ -55,6 +55,8 @@ export class InterArrival {
   readonly #groupLengthTicks: number;
   readonly #timestampToMs: number;
   #reorderedPackets = 0;
+  // Input register: a double field is written in place, an argument would be boxed.
+  #timestampInput = 0;
 
   // Current group.
   #curEmpty = true;
@@ -100,6 +102,34 @@ export class InterArrival {
     systemTimeMs: number,
     packetSize: number,
   ): boolean {
+    this.#timestampInput = timestamp;
+    return this.#compute(arrivalTimeMs, systemTimeMs, packetSize);
+  }
+
+  /**
+   * {@linkcode InterArrival.computeDeltas} with the timestamp read from `timestamps[index]`, so a
+   * 32-bit timestamp is never boxed on the way in.
+   *
+   * @param timestamps Send times in ticks.
+   * @param index Which one.
+   * @param arrivalTimeMs Arrival time in integer milliseconds.
+   * @param systemTimeMs The receiver's clock in integer milliseconds.
+   * @param packetSize Packet size in bytes.
+   * @returns `true` when deltas were computed.
+   */
+  computeDeltasAt(
+    timestamps: Float64Array,
+    index: number,
+    arrivalTimeMs: number,
+    systemTimeMs: number,
+    packetSize: number,
+  ): boolean {
+    this.#timestampInput = timestamps[index];
+    return this.#compute(arrivalTimeMs, systemTimeMs, packetSize);
+  }
+
+  #compute(arrivalTimeMs: number, systemTimeMs: number, packetSize: number): boolean {
+    const timestamp = this.#timestampInput;
     let computed = false;
     if (this.#curEmpty) {
       this.#curTimestamp = timestamp;
@@ -108,7 +138,7 @@ export class InterArrival {
       this.#curEmpty = false;
     } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
       return false; // Out of order: older than the current group, belongs to no group.
-    } else if (this.#isNewGroup(arrivalTimeMs, timestamp)) {
+    } else if (this.#isNewGroup(arrivalTimeMs)) {
       if (this.#prevComplete) {
         const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
         const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
@@ -155,16 +185,16 @@ export class InterArrival {
     this.#prevSize = 0;
   }
 
-  #isNewGroup(arrivalTimeMs: number, timestamp: number): boolean {
-    if (this.#belongsToBurst(arrivalTimeMs, timestamp)) return false;
-    return diff32(timestamp, this.#curFirstTimestamp) > this.#groupLengthTicks;
+  #isNewGroup(arrivalTimeMs: number): boolean {
+    if (this.#belongsToBurst(arrivalTimeMs)) return false;
+    return diff32(this.#timestampInput, this.#curFirstTimestamp) > this.#groupLengthTicks;
   }
 
   // A packet that arrives sooner after the group than it was sent is part of the same burst.
-  #belongsToBurst(arrivalTimeMs: number, timestamp: number): boolean {
+  #belongsToBurst(arrivalTimeMs: number): boolean {
     const arrivalDeltaMs = arrivalTimeMs - this.#curCompleteTimeMs;
     const tsDeltaMs = Math.trunc(
-      this.#timestampToMs * diff32(timestamp, this.#curTimestamp) + 0.5,
+      this.#timestampToMs * diff32(this.#timestampInput, this.#curTimestamp) + 0.5,
     );
     if (tsDeltaMs === 0) return true;
     return arrivalDeltaMs - tsDeltaMs < 0 &&

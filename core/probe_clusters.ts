@@ -5,6 +5,9 @@
  * @module
  */
 
+import { ticksToMicros } from "./abs_send_time.ts";
+import type { PacketBatch } from "./packet_batch.ts";
+
 const MIN_CLUSTER_DELTA_US = 1000;
 const CLUSTER_BOUND_US = 2500;
 const MIN_CLUSTER_SIZE = 4;
@@ -23,7 +26,7 @@ const INITIAL_CAPACITY = 32;
  * import assert from "node:assert/strict";
  * const probes = new ProbeClusters();
  * // Five 1000-byte packets sent and received 5 ms apart: 1.6 Mbit/s.
- * for (let i = 0; i < 5; i++) probes.add(i * 5000, 7_000_000 + i * 5000, 1000);
+ * for (let i = 0; i < 5; i++) probes.addProbe(i * 5000, 7_000_000 + i * 5000, 1000);
  * assert.equal(probes.evaluate(), 1_600_000);
  * assert.equal(probes.clusterCount, 1);
  * ```
@@ -57,13 +60,27 @@ export class ProbeClusters {
   }
 
   /**
-   * Appends a probe candidate.
+   * Appends record `index` of a batch (abs-send-time ticks) as a probe candidate.
+   *
+   * @param batch Packet records.
+   * @param index The record.
+   */
+  add(batch: PacketBatch, index: number): void {
+    this.#push(ticksToMicros(batch.timestamp[index]), batch.arrivalUs[index], batch.size[index]);
+  }
+
+  /**
+   * Appends a probe candidate given in plain numbers.
    *
    * @param sendUs Send time in microseconds.
    * @param recvUs Arrival time in microseconds.
    * @param sizeBytes Payload size in bytes.
    */
-  add(sendUs: number, recvUs: number, sizeBytes: number): void {
+  addProbe(sendUs: number, recvUs: number, sizeBytes: number): void {
+    this.#push(sendUs, recvUs, sizeBytes);
+  }
+
+  #push(sendUs: number, recvUs: number, sizeBytes: number): void {
     if (this.#length === this.#sendUs.length) {
       if (this.#length === PROBE_CAPACITY) this.dropOldest();
       else this.#grow();

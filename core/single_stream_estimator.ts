@@ -10,7 +10,9 @@ import { usToMs } from "./_math.ts";
 import type { AimdRateControl } from "./aimd_rate_control.ts";
 import type { EstimateCallback } from "./abs_send_time_estimator.ts";
 import { type DelayFilter, DelayPipeline } from "./delay_pipeline.ts";
+import type { PacketBatch } from "./packet_batch.ts";
 import { RateStatistics } from "./rate_statistics.ts";
+import { SsrcMap } from "./ssrc_map.ts";
 import { type BandwidthUsage, usageSeverity } from "./types.ts";
 
 const GROUP_LENGTH_TICKS = 90 * 5; // 5 ms at 90 kHz
@@ -53,19 +55,24 @@ export interface RtpStream {
  * ```ts
  * import { SingleStreamEstimator } from "./single_stream_estimator.ts";
  * import { AimdRateControl } from "./aimd_rate_control.ts";
+ * import { PacketBatch } from "./packet_batch.ts";
  * import assert from "node:assert/strict";
  * const estimator = new SingleStreamEstimator({
  *   filter: "kalman", trendlineWindowSize: 20, streamTimeoutUs: 2_000_000,
  *   aimd: new AimdRateControl(), onEstimate: () => {},
  * });
- * estimator.onPacket(7, 0, 1_000_000, 1_000_000, 1200);
+ * const batch = new PacketBatch(1);
+ * batch.ssrc[0] = 7;
+ * batch.arrivalUs[0] = batch.nowUs[0] = 1_000_000;
+ * batch.size[0] = 1200;
+ * estimator.onRecord(batch, 0);
  * assert.deepEqual(estimator.ssrcs(), [7]);
  * ```
  */
 export class SingleStreamEstimator {
   readonly #options: SingleStreamEstimatorOptions;
   readonly #aimd: AimdRateControl;
-  readonly #streams = new Map<number, RtpStream>();
+  readonly #streams = new SsrcMap<RtpStream>();
   readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #lastValidIncomingBps = 0;
   #lastProcessUs = -Infinity;
@@ -81,15 +88,20 @@ export class SingleStreamEstimator {
     this.#aimd = options.aimd;
   }
 
-  /** Streams by SSRC, including ones not yet timed out by a process() call. */
-  get streams(): ReadonlyMap<number, RtpStream> {
-    return this.#streams;
+  /**
+   * A stream, including one not yet timed out by a process() call.
+   *
+   * @param ssrc The SSRC.
+   * @returns Its state, or `undefined`.
+   */
+  stream(ssrc: number): RtpStream | undefined {
+    return this.#streams.get(ssrc);
   }
 
   /** The most severe state over every stream's detector. */
   get usage(): BandwidthUsage {
     let usage: BandwidthUsage = "normal";
-    for (const stream of this.#streams.values()) {
+    for (const stream of this.#streams.values) {
       if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
         usage = stream.pipeline.usage;
       }
@@ -131,26 +143,20 @@ export class SingleStreamEstimator {
    * @returns A new array.
    */
   ssrcs(): number[] {
-    return [...this.#streams.keys()].sort((a, b) => a - b);
+    return [...this.#streams.keys].sort((a, b) => a - b);
   }
 
   /**
-   * Processes one packet.
+   * Processes record `index` of a batch; the timestamp column holds RTP timestamps.
    *
-   * @param ssrc The packet's SSRC.
-   * @param rtpTimestamp RTP timestamp (90 kHz assumed, as libwebrtc does).
-   * @param arrivalUs Arrival time in integer microseconds.
-   * @param nowUs Receiver clock in integer microseconds.
-   * @param size Payload + padding bytes.
+   * @param batch Packet records.
+   * @param index The record.
    */
-  onPacket(
-    ssrc: number,
-    rtpTimestamp: number,
-    arrivalUs: number,
-    nowUs: number,
-    size: number,
-  ): void {
+  onRecord(batch: PacketBatch, index: number): void {
+    const nowUs = batch.nowUs[index];
+    const size = batch.size[index];
     const nowMs = usToMs(nowUs);
+    const ssrc = batch.ssrc[index];
     const stream = this.#streams.get(ssrc) ?? this.#admit(ssrc);
     stream.lastPacketUs = nowUs;
     stream.packets++;
@@ -167,7 +173,7 @@ export class SingleStreamEstimator {
     this.#incoming.update(size, nowMs);
 
     const prior = stream.pipeline.usage;
-    const usage = stream.pipeline.onPacket(rtpTimestamp, usToMs(arrivalUs), nowMs, size, nowMs);
+    const usage = stream.pipeline.onRecord(batch, index, false);
     if (usage === "overusing") {
       const incoming = this.#incoming.rate(nowMs);
       // The first overuse acts at once; later ones when a further cut is due.
@@ -212,7 +218,10 @@ export class SingleStreamEstimator {
 
   #updateEstimate(nowUs: number): void {
     let usage: BandwidthUsage = "normal";
-    for (const stream of this.#streams.values()) {
+    const streams = this.#streams.values;
+    // Backwards, because deleting moves the last entry into the freed place.
+    for (let i = streams.length - 1; i >= 0; i--) {
+      const stream = streams[i];
       if (nowUs - stream.lastPacketUs > this.#options.streamTimeoutUs) {
         this.#streams.delete(stream.ssrc);
       } else if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
