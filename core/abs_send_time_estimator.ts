@@ -170,25 +170,23 @@ export class AbsSendTimeEstimator {
    * @param index The record.
    */
   onRecord(batch: PacketBatch, index: number): void {
-    const arrivalUs = batch.arrivalUs[index];
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
-    const arrivalMs = usToMs(arrivalUs);
     const nowMs = usToMs(nowUs);
 
     // Restart the rate window once it has drained, e.g. after a silence.
-    if (this.#incoming.rate(arrivalMs) !== undefined) {
+    if (this.#incoming.rateAt(batch.arrivalUs, index) !== undefined) {
       this.#incomingInitialized = true;
     } else if (this.#incomingInitialized) {
       this.#incoming.reset();
       this.#incomingInitialized = false;
     }
-    this.#incoming.update(size, arrivalMs);
+    this.#incoming.updateFrom(batch.size, batch.arrivalUs, index);
     if (this.#firstPacketUs === -Infinity) this.#firstPacketUs = nowUs;
 
     if (nowUs - this.#oldestSeenUs > this.#options.streamTimeoutUs) this.#timeoutStreams(nowUs);
     const ssrc = batch.ssrc[index];
-    const stream = this.#streams.get(ssrc) ?? this.#admit(ssrc);
+    const stream = this.#streams.getAt(batch.ssrc, index) ?? this.#admit(ssrc);
     stream.lastSeenUs = nowUs;
     if (nowUs < this.#oldestSeenUs) this.#oldestSeenUs = nowUs;
     stream.packets++;
@@ -224,12 +222,12 @@ export class AbsSendTimeEstimator {
       ) {
         updateEstimate = true;
       } else if (usage === "overusing") {
-        const rate = this.#incoming.rate(arrivalMs);
+        const rate = this.#incoming.rateAt(batch.arrivalUs, index);
         updateEstimate = rate !== undefined && aimd.timeToReduceFurther(nowUs, rate);
       }
     }
     if (updateEstimate) {
-      const target = aimd.update(usage, this.#incoming.rate(arrivalMs), nowUs);
+      const target = aimd.update(usage, this.#incoming.rateAt(batch.arrivalUs, index), nowUs);
       if (aimd.validEstimate) {
         this.#lastUpdateUs = nowUs;
         this.#options.onEstimate(target, this.ssrcs());

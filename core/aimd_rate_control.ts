@@ -182,7 +182,8 @@ export class AimdRateControl {
     const rtcpBitrateBps = llround(this.#currentBitrateBps * 0.05);
     if (rtcpBitrateBps <= 0) return 1_000_000;
     const intervalUs = Math.floor(RTCP_SIZE_BYTES * 8_000_000 / rtcpBitrateBps);
-    return intervalUs < 200_000 ? 200_000 : intervalUs > 1_000_000 ? 1_000_000 : intervalUs;
+    // `| 0` (safe within the clamp) types the result as an integer, so returning it does not box.
+    return (intervalUs < 200_000 ? 200_000 : intervalUs > 1_000_000 ? 1_000_000 : intervalUs) | 0;
   }
 
   /**

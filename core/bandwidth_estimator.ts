@@ -150,6 +150,18 @@ function checkUint32(value: unknown, name: string, action: string): void {
   }
 }
 
+/** Throws the error for a bad packet field: TypeError for a non-number, RangeError otherwise. */
+function rejectField(name: string, value: unknown, expected: string): never {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot process packet as '${name}' must be a number: current type is ${typeof value}`,
+    );
+  }
+  throw new RangeError(
+    `Cannot process packet as '${name}' must be ${expected}: current value is ${value}`,
+  );
+}
+
 function checkFinite(value: unknown, name: string, action: string): void {
   if (typeof value !== "number") {
     throw new TypeError(
@@ -235,8 +247,8 @@ export class BandwidthEstimator {
   #mode: EstimatorMode | undefined;
   #packetsSinceAbsSendTime = 0;
   #rttMs: number | undefined;
-  #lastArrivalMs = 0;
-  #lastNowMs = 0;
+  #lastArrivalUs = 0;
+  #lastNowUs = 0;
   #packets = 0;
   #packetsWithoutAbsSendTime = 0;
   #modeSwitches = 0;
@@ -302,39 +314,39 @@ export class BandwidthEstimator {
    * fractional size, non-finite time, abs-send-time not 24-bit).
    */
   onPacket(packet: PacketInfo, nowMs?: number): void {
-    const action = "process packet";
+    // Checks are inline: passing a fractional field to a helper would box it on every packet.
     if (typeof packet !== "object" || packet === null) {
       throw new TypeError("Cannot process packet as 'packet' must be an object");
     }
     const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
-    checkUint32(ssrc, "ssrc", action);
-    checkFinite(arrivalTimeMs, "arrivalTimeMs", action);
-    checkUint32(rtpTimestamp, "rtpTimestamp", action);
-    if (typeof payloadSize !== "number") checkFinite(payloadSize, "payloadSize", action);
-    if (!Number.isInteger(payloadSize) || payloadSize < 0 || payloadSize > 0xffff) {
-      throw new RangeError(
-        `Cannot process packet as 'payloadSize' must be an integer in [0, 65535]: current value is ${payloadSize}`,
-      );
+    if (!(Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= MAX_UINT32)) {
+      rejectField("ssrc", ssrc, "a 32-bit unsigned integer");
     }
-    if (absSendTime !== undefined) {
-      checkUint32(absSendTime, "absSendTime", action);
-      if (absSendTime > 0xffffff) {
-        throw new RangeError(
-          `Cannot process packet as 'absSendTime' must be a 24-bit unsigned integer: current value is ${absSendTime}`,
-        );
-      }
+    if (!Number.isFinite(arrivalTimeMs)) rejectField("arrivalTimeMs", arrivalTimeMs, "finite");
+    if (!(Number.isInteger(rtpTimestamp) && rtpTimestamp >= 0 && rtpTimestamp <= MAX_UINT32)) {
+      rejectField("rtpTimestamp", rtpTimestamp, "a 32-bit unsigned integer");
     }
+    if (!(Number.isInteger(payloadSize) && payloadSize >= 0 && payloadSize <= 0xffff)) {
+      rejectField("payloadSize", payloadSize, "an integer in [0, 65535]");
+    }
+    if (
+      absSendTime !== undefined &&
+      !(Number.isInteger(absSendTime) && absSendTime >= 0 && absSendTime <= 0xffffff)
+    ) {
+      rejectField("absSendTime", absSendTime, "a 24-bit unsigned integer");
+    }
+    if (nowMs !== undefined && !Number.isFinite(nowMs)) rejectField("nowMs", nowMs, "finite");
     const now = nowMs ?? arrivalTimeMs;
-    if (nowMs !== undefined) checkFinite(nowMs, "nowMs", action);
 
     // Copy into a record: large numbers travel through typed arrays, never boxed.
     const record = this.#record;
     record.ssrc[0] = ssrc;
-    record.arrivalUs[0] = msToUs(arrivalTimeMs);
-    record.nowUs[0] = msToUs(now);
+    // Inline rather than msToUs(): a helper call that is not inlined would box the argument.
+    record.arrivalUs[0] = Math.round(arrivalTimeMs * 1000);
+    record.nowUs[0] = Math.round(now * 1000);
     record.size[0] = payloadSize;
-    this.#lastArrivalMs = usToMs(record.arrivalUs[0]);
-    this.#lastNowMs = usToMs(record.nowUs[0]);
+    this.#lastArrivalUs = record.arrivalUs[0];
+    this.#lastNowUs = record.nowUs[0];
     this.#packets++;
     this.#pickEstimator(absSendTime !== undefined);
     if (this.#abs) {
@@ -441,7 +453,7 @@ export class BandwidthEstimator {
         dominant = s;
       }
     }
-    const rateTimeMs = this.#abs ? this.#lastArrivalMs : this.#lastNowMs;
+    const rateTimeMs = usToMs(this.#abs ? this.#lastArrivalUs : this.#lastNowUs);
     return {
       mode: this.#mode,
       estimateBps: this.getEstimate(),

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DelaySample } from "./delay_sample.ts";
 import { InterArrival } from "./inter_arrival.ts";
 import { OveruseDetector } from "./overuse_detector.ts";
 import { OveruseEstimator } from "./overuse_estimator.ts";
@@ -61,7 +62,7 @@ export class DelayPipeline {
   #kalman: OveruseEstimator | undefined;
   #trendline: TrendlineEstimator | undefined;
   readonly #detector: OveruseDetector;
-  readonly #timestamp = new Float64Array(1);
+  readonly #sample = new DelaySample();
 
   /**
    * Creates a pipeline with empty state.
@@ -125,8 +126,11 @@ export class DelayPipeline {
     size: number,
     detectorTimeMs: number,
   ): BandwidthUsage {
-    this.#timestamp[0] = timestamp;
-    return this.#process(this.#timestamp, 0, arrivalTimeMs, systemTimeMs, size, detectorTimeMs);
+    if (this.#interArrival.computeDeltas(timestamp, arrivalTimeMs, systemTimeMs, size)) {
+      this.#sample.nowMs = detectorTimeMs;
+      this.#filter();
+    }
+    return this.#detector.state;
   }
 
   /**
@@ -139,46 +143,28 @@ export class DelayPipeline {
    * @returns The detector's verdict.
    */
   onRecord(batch: PacketBatch, index: number, paceByArrival: boolean): BandwidthUsage {
-    const arrivalMs = usToMs(batch.arrivalUs[index]);
-    const systemMs = usToMs(batch.nowUs[index]);
-    const usage = this.#process(
-      batch.timestamp,
-      index,
-      arrivalMs,
-      systemMs,
-      batch.size[index],
-      paceByArrival ? arrivalMs : systemMs,
-    );
+    if (this.#interArrival.computeDeltasFrom(batch, index)) {
+      this.#sample.nowMs = usToMs(paceByArrival ? batch.arrivalUs[index] : batch.nowUs[index]);
+      this.#filter();
+    }
+    const usage = this.#detector.state;
     batch.usage[index] = usageSeverity(usage);
     return usage;
   }
 
-  #process(
-    timestamps: Float64Array,
-    index: number,
-    arrivalTimeMs: number,
-    systemTimeMs: number,
-    size: number,
-    detectorTimeMs: number,
-  ): BandwidthUsage {
+  // Runs the filter and the detector on the deltas the inter-arrival stage just computed.
+  #filter(): void {
     const ia = this.#interArrival;
-    if (ia.computeDeltasAt(timestamps, index, arrivalTimeMs, systemTimeMs, size)) {
-      const tsDeltaMs = ia.timestampDelta * this.#timestampToMs;
-      if (this.#trendline) {
-        this.#trendline.update(ia.arrivalTimeDeltaMs, tsDeltaMs, detectorTimeMs);
-      } else {
-        const kalman = this.#kalman!;
-        kalman.update(
-          ia.arrivalTimeDeltaMs,
-          tsDeltaMs,
-          ia.packetSizeDelta,
-          this.#detector.state,
-          detectorTimeMs,
-        );
-        this.#detector.detect(kalman.offset, tsDeltaMs, kalman.numOfDeltas, detectorTimeMs);
-      }
+    const sample = this.#sample;
+    sample.tDeltaMs = ia.arrivalTimeDeltaMs;
+    sample.tsDeltaMs = ia.timestampDelta * this.#timestampToMs;
+    sample.sizeDelta = ia.packetSizeDelta;
+    if (this.#trendline) {
+      this.#trendline.updateWith(sample);
+    } else {
+      this.#kalman!.updateWith(sample, this.#detector.state);
+      this.#detector.detectWith(sample);
     }
-    return this.#detector.state;
   }
 
   /**

@@ -7,6 +7,9 @@
  * @module
  */
 
+import { usToMs } from "./_math.ts";
+import type { PacketBatch } from "./packet_batch.ts";
+
 const REORDERED_RESET_THRESHOLD = 3;
 const ARRIVAL_TIME_OFFSET_THRESHOLD_MS = 3000;
 const BURST_DELTA_THRESHOLD_MS = 5;
@@ -55,8 +58,12 @@ export class InterArrival {
   readonly #groupLengthTicks: number;
   readonly #timestampToMs: number;
   #reorderedPackets = 0;
-  // Input register: a double field is written in place, an argument would be boxed.
+  // Input registers: a double field is written in place, an argument to a call that is not
+  // inlined would be boxed on the heap.
   #timestampInput = 0;
+  #arrivalInput = 0;
+  #systemInput = 0;
+  #sizeInput = 0;
 
   // Current group.
   #curEmpty = true;
@@ -103,32 +110,32 @@ export class InterArrival {
     packetSize: number,
   ): boolean {
     this.#timestampInput = timestamp;
-    return this.#compute(arrivalTimeMs, systemTimeMs, packetSize);
+    this.#arrivalInput = arrivalTimeMs;
+    this.#systemInput = systemTimeMs;
+    this.#sizeInput = packetSize;
+    return this.#compute();
   }
 
   /**
-   * {@linkcode InterArrival.computeDeltas} with the timestamp read from `timestamps[index]`, so a
-   * 32-bit timestamp is never boxed on the way in.
+   * {@linkcode InterArrival.computeDeltas} for record `index` of a batch, with its microsecond times
+   * rounded to milliseconds. Nothing is boxed on the way in.
    *
-   * @param timestamps Send times in ticks.
-   * @param index Which one.
-   * @param arrivalTimeMs Arrival time in integer milliseconds.
-   * @param systemTimeMs The receiver's clock in integer milliseconds.
-   * @param packetSize Packet size in bytes.
+   * @param batch Packet records.
+   * @param index The record.
    * @returns `true` when deltas were computed.
    */
-  computeDeltasAt(
-    timestamps: Float64Array,
-    index: number,
-    arrivalTimeMs: number,
-    systemTimeMs: number,
-    packetSize: number,
-  ): boolean {
-    this.#timestampInput = timestamps[index];
-    return this.#compute(arrivalTimeMs, systemTimeMs, packetSize);
+  computeDeltasFrom(batch: PacketBatch, index: number): boolean {
+    this.#timestampInput = batch.timestamp[index];
+    this.#arrivalInput = usToMs(batch.arrivalUs[index]);
+    this.#systemInput = usToMs(batch.nowUs[index]);
+    this.#sizeInput = batch.size[index];
+    return this.#compute();
   }
 
-  #compute(arrivalTimeMs: number, systemTimeMs: number, packetSize: number): boolean {
+  #compute(): boolean {
+    const arrivalTimeMs = this.#arrivalInput;
+    const systemTimeMs = this.#systemInput;
+    const packetSize = this.#sizeInput;
     const timestamp = this.#timestampInput;
     let computed = false;
     if (this.#curEmpty) {
@@ -138,7 +145,7 @@ export class InterArrival {
       this.#curEmpty = false;
     } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
       return false; // Out of order: older than the current group, belongs to no group.
-    } else if (this.#isNewGroup(arrivalTimeMs)) {
+    } else if (this.#isNewGroup()) {
       if (this.#prevComplete) {
         const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
         const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
@@ -185,13 +192,14 @@ export class InterArrival {
     this.#prevSize = 0;
   }
 
-  #isNewGroup(arrivalTimeMs: number): boolean {
-    if (this.#belongsToBurst(arrivalTimeMs)) return false;
+  #isNewGroup(): boolean {
+    if (this.#belongsToBurst()) return false;
     return diff32(this.#timestampInput, this.#curFirstTimestamp) > this.#groupLengthTicks;
   }
 
   // A packet that arrives sooner after the group than it was sent is part of the same burst.
-  #belongsToBurst(arrivalTimeMs: number): boolean {
+  #belongsToBurst(): boolean {
+    const arrivalTimeMs = this.#arrivalInput;
     const arrivalDeltaMs = arrivalTimeMs - this.#curCompleteTimeMs;
     const tsDeltaMs = Math.trunc(
       this.#timestampToMs * diff32(this.#timestampInput, this.#curTimestamp) + 0.5,

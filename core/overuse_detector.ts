@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DelaySample } from "./delay_sample.ts";
 import type { BandwidthUsage } from "./types.ts";
 
 const MAX_ADAPT_OFFSET_MS = 15;
@@ -61,6 +62,7 @@ export class OveruseDetector {
   #overuseCounter = 0;
   #hypothesis: BandwidthUsage = "normal";
   #modifiedOffset = 0;
+  readonly #sample = new DelaySample();
 
   /**
    * Creates a detector in the normal state with a 12.5 ms threshold.
@@ -97,6 +99,26 @@ export class OveruseDetector {
    * @returns The new hypothesis.
    */
   detect(offset: number, tsDeltaMs: number, numOfDeltas: number, nowMs: number): BandwidthUsage {
+    const sample = this.#sample;
+    sample.offset = offset;
+    sample.tsDeltaMs = tsDeltaMs;
+    sample.numOfDeltas = numOfDeltas;
+    sample.nowMs = nowMs;
+    return this.detectWith(sample);
+  }
+
+  /**
+   * {@linkcode OveruseDetector.detect} with the inputs read from a sample's `offset`, `tsDeltaMs`,
+   * `numOfDeltas` and `nowMs`.
+   *
+   * @param sample The filtered sample.
+   * @returns The new hypothesis.
+   */
+  detectWith(sample: DelaySample): BandwidthUsage {
+    const offset = sample.offset;
+    const tsDeltaMs = sample.tsDeltaMs;
+    const numOfDeltas = sample.numOfDeltas;
+    const nowMs = sample.nowMs;
     if (numOfDeltas < 2) {
       if (this.#resetOnFewDeltas) this.#hypothesis = "normal";
       return "normal";
@@ -127,11 +149,13 @@ export class OveruseDetector {
       this.#hypothesis = "normal";
     }
     this.#prevOffset = offset;
-    this.#updateThreshold(t, nowMs);
+    this.#updateThreshold(nowMs);
     return this.#hypothesis;
   }
 
-  #updateThreshold(modifiedOffset: number, nowMs: number): void {
+  // Reads the modified offset from its field: a fractional argument would be boxed.
+  #updateThreshold(nowMs: number): void {
+    const modifiedOffset = this.#modifiedOffset;
     if (!this.#hasLastUpdate) {
       this.#lastUpdateMs = nowMs;
       this.#hasLastUpdate = true;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DelaySample } from "./delay_sample.ts";
 import type { BandwidthUsage } from "./types.ts";
 
 const MIN_FRAME_PERIOD_HISTORY = 60;
@@ -38,6 +39,8 @@ export class OveruseEstimator {
   #avgNoise = 0;
   #varNoise = 50;
   #numOfDeltas = 0;
+  #tsDeltaInput = 0;
+  readonly #sample = new DelaySample();
   readonly #tsDeltaHistory = new Float64Array(MIN_FRAME_PERIOD_HISTORY);
   #historyStart = 0;
   #historyLength = 0;
@@ -69,16 +72,36 @@ export class OveruseEstimator {
    * @param tsDeltaMs Send-time delta in milliseconds.
    * @param sizeDelta Group-size difference in bytes.
    * @param hypothesis The detector's current state; the noise estimate only adapts while normal.
-   * @param _nowMs Unused; kept for the libwebrtc call shape.
+   * @param nowMs The sample's time (unused by the filter; kept for the libwebrtc call shape).
    */
   update(
     tDeltaMs: number,
     tsDeltaMs: number,
     sizeDelta: number,
     hypothesis: BandwidthUsage,
-    _nowMs: number,
+    nowMs: number,
   ): void {
-    const minFramePeriod = this.#updateMinFramePeriod(tsDeltaMs);
+    const sample = this.#sample;
+    sample.tDeltaMs = tDeltaMs;
+    sample.tsDeltaMs = tsDeltaMs;
+    sample.sizeDelta = sizeDelta;
+    sample.nowMs = nowMs;
+    this.updateWith(sample, hypothesis);
+  }
+
+  /**
+   * {@linkcode OveruseEstimator.update} with the delta read from a sample; writes the new offset
+   * and delta count back into it.
+   *
+   * @param sample The group delta.
+   * @param hypothesis The detector's current state.
+   */
+  updateWith(sample: DelaySample, hypothesis: BandwidthUsage): void {
+    const tDeltaMs = sample.tDeltaMs;
+    const tsDeltaMs = sample.tsDeltaMs;
+    const sizeDelta = sample.sizeDelta;
+    this.#tsDeltaInput = tsDeltaMs;
+    const minFramePeriod = this.#updateMinFramePeriod();
     const tTsDelta = tDeltaMs - tsDeltaMs;
     const fsDelta = sizeDelta;
     if (++this.#numOfDeltas > DELTA_COUNTER_MAX) this.#numOfDeltas = DELTA_COUNTER_MAX;
@@ -125,6 +148,8 @@ export class OveruseEstimator {
     this.#slope = this.#slope + k0 * residual;
     this.#prevOffset = this.#offset;
     this.#offset = this.#offset + k1 * residual;
+    sample.offset = this.#offset;
+    sample.numOfDeltas = this.#numOfDeltas;
   }
 
   #updateNoise(residual: number, tsDeltaMs: number): void {
@@ -138,7 +163,8 @@ export class OveruseEstimator {
   }
 
   // Minimum send delta over the last 60 deltas, including this one.
-  #updateMinFramePeriod(tsDeltaMs: number): number {
+  #updateMinFramePeriod(): number {
+    const tsDeltaMs = this.#tsDeltaInput;
     const history = this.#tsDeltaHistory;
     if (this.#historyLength >= MIN_FRAME_PERIOD_HISTORY) {
       this.#historyStart = (this.#historyStart + 1) % MIN_FRAME_PERIOD_HISTORY;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { usToMs } from "./_math.ts";
+
 const fround = Math.fround;
 
 /**
@@ -34,6 +36,9 @@ export class RateStatistics {
   #numSamples = 0;
   #firstTimestamp = 0;
   #hasFirstTimestamp = false;
+  // Input registers: fractional arguments to calls that are not inlined would be boxed.
+  #nowInput = 0;
+  #bytesInput = 0;
 
   /**
    * Creates an empty window.
@@ -64,7 +69,29 @@ export class RateStatistics {
    * @param nowMs Time in integer milliseconds.
    */
   update(bytes: number, nowMs: number): void {
-    this.#eraseOld(nowMs);
+    this.#nowInput = nowMs;
+    this.#bytesInput = bytes;
+    this.#update();
+  }
+
+  /**
+   * {@linkcode RateStatistics.update} with the time taken from `times[index]` (µs, rounded to ms)
+   * and the byte count from `sizes[index]`, so nothing is boxed on the way in.
+   *
+   * @param sizes Byte counts.
+   * @param timesUs Times in integer microseconds.
+   * @param index Which record.
+   */
+  updateFrom(sizes: Float64Array, timesUs: Float64Array, index: number): void {
+    this.#nowInput = usToMs(timesUs[index]);
+    this.#bytesInput = sizes[index];
+    this.#update();
+  }
+
+  #update(): void {
+    const nowMs = this.#nowInput;
+    const bytes = this.#bytesInput;
+    this.#eraseOld();
     if (!this.#hasFirstTimestamp || this.#numSamples === 0) {
       this.#firstTimestamp = nowMs;
       this.#hasFirstTimestamp = true;
@@ -88,10 +115,28 @@ export class RateStatistics {
    * The rate over the active window.
    *
    * @param nowMs Time in integer milliseconds.
-   * @returns Bits per second, or `undefined` while there is too little data.
+   * @returns Bits per second (at most 2^32 − 1), or `undefined` while there is too little data.
    */
   rate(nowMs: number): number | undefined {
-    this.#eraseOld(nowMs);
+    this.#nowInput = nowMs;
+    return this.#rate();
+  }
+
+  /**
+   * {@linkcode RateStatistics.rate} at `timesUs[index]` (µs, rounded to ms).
+   *
+   * @param timesUs Times in integer microseconds.
+   * @param index Which record.
+   * @returns Bits per second, or `undefined` while there is too little data.
+   */
+  rateAt(timesUs: Float64Array, index: number): number | undefined {
+    this.#nowInput = usToMs(timesUs[index]);
+    return this.#rate();
+  }
+
+  #rate(): number | undefined {
+    const nowMs = this.#nowInput;
+    this.#eraseOld();
     let activeWindow = 0;
     if (this.#hasFirstTimestamp) {
       activeWindow = this.#firstTimestamp <= nowMs - this.#windowMs
@@ -105,11 +150,14 @@ export class RateStatistics {
       return undefined;
     }
     const scale = fround(fround(8000) / activeWindow);
-    return Math.trunc(fround(fround(fround(this.#accumulated) * scale) + fround(0.5)));
+    const bps = fround(fround(fround(this.#accumulated) * scale) + fround(0.5));
+    // `>>> 0` types the result as an integer, so returning it does not box; rates beyond
+    // 4.29 Gbit/s saturate.
+    return (bps < 4294967295 ? bps : 4294967295) >>> 0;
   }
 
-  #eraseOld(nowMs: number): void {
-    const oldest = nowMs - this.#windowMs + 1;
+  #eraseOld(): void {
+    const oldest = this.#nowInput - this.#windowMs + 1;
     const capacity = this.#times.length;
     while (this.#length > 0 && this.#times[this.#start] < oldest) {
       this.#accumulated -= this.#sums[this.#start];

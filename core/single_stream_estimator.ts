@@ -155,14 +155,13 @@ export class SingleStreamEstimator {
   onRecord(batch: PacketBatch, index: number): void {
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
-    const nowMs = usToMs(nowUs);
     const ssrc = batch.ssrc[index];
-    const stream = this.#streams.get(ssrc) ?? this.#admit(ssrc);
+    const stream = this.#streams.getAt(batch.ssrc, index) ?? this.#admit(ssrc);
     stream.lastPacketUs = nowUs;
     stream.packets++;
     stream.bytes += size;
 
-    const rate = this.#incoming.rate(nowMs);
+    const rate = this.#incoming.rateAt(batch.nowUs, index);
     if (rate !== undefined) {
       this.#lastValidIncomingBps = rate;
     } else if (this.#lastValidIncomingBps > 0) {
@@ -170,12 +169,12 @@ export class SingleStreamEstimator {
       this.#incoming.reset();
       this.#lastValidIncomingBps = 0;
     }
-    this.#incoming.update(size, nowMs);
+    this.#incoming.updateFrom(batch.size, batch.nowUs, index);
 
     const prior = stream.pipeline.usage;
     const usage = stream.pipeline.onRecord(batch, index, false);
     if (usage === "overusing") {
-      const incoming = this.#incoming.rate(nowMs);
+      const incoming = this.#incoming.rateAt(batch.nowUs, index);
       // The first overuse acts at once; later ones when a further cut is due.
       if (
         incoming !== undefined &&

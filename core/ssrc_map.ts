@@ -26,6 +26,7 @@ export class SsrcMap<T> {
   #slots = new Int32Array(16).fill(EMPTY); // index into #values, or EMPTY
   readonly #values: T[] = [];
   readonly #valueKeys: number[] = [];
+  #keyInput = 0; // Input register: a large SSRC argument would be boxed.
 
   /** Number of entries. */
   get size(): number {
@@ -49,8 +50,22 @@ export class SsrcMap<T> {
    * @returns The value, or `undefined`.
    */
   get(ssrc: number): T | undefined {
-    const index = this.#find(ssrc);
+    this.#keyInput = ssrc;
+    const index = this.#find();
     return index === EMPTY ? undefined : this.#values[index];
+  }
+
+  /**
+   * Looks up the SSRC at `keys[index]` without boxing it.
+   *
+   * @param keys SSRCs.
+   * @param index Which one.
+   * @returns The value, or `undefined`.
+   */
+  getAt(keys: Float64Array, index: number): T | undefined {
+    this.#keyInput = keys[index];
+    const found = this.#find();
+    return found === EMPTY ? undefined : this.#values[found];
   }
 
   /**
@@ -60,7 +75,8 @@ export class SsrcMap<T> {
    * @param value The value.
    */
   set(ssrc: number, value: T): void {
-    const index = this.#find(ssrc);
+    this.#keyInput = ssrc;
+    const index = this.#find();
     if (index !== EMPTY) {
       this.#values[index] = value;
       return;
@@ -106,9 +122,11 @@ export class SsrcMap<T> {
     return true;
   }
 
-  #find(ssrc: number): number {
+  #find(): number {
+    const ssrc = this.#keyInput;
     const mask = this.#slots.length - 1;
-    let slot = this.#hash(ssrc) & mask;
+    const h = Math.imul(ssrc | 0, 0x9e3779b1);
+    let slot = (h ^ (h >>> 15)) & mask;
     for (;;) {
       const index = this.#slots[slot];
       if (index === EMPTY || this.#keys[slot] === ssrc) return index;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DelaySample } from "./delay_sample.ts";
 import { OveruseDetector } from "./overuse_detector.ts";
 import type { BandwidthUsage } from "./types.ts";
 
@@ -40,6 +41,8 @@ export class TrendlineEstimator {
   #accumulatedDelay = 0;
   #smoothedDelay = 0;
   #trend = 0;
+  readonly #input = new DelaySample();
+  readonly #detection = new DelaySample();
 
   /**
    * Creates an empty filter.
@@ -97,6 +100,23 @@ export class TrendlineEstimator {
    * @param arrivalTimeMs Arrival time of the packet that completed the delta.
    */
   update(recvDeltaMs: number, sendDeltaMs: number, arrivalTimeMs: number): void {
+    const sample = this.#input;
+    sample.tDeltaMs = recvDeltaMs;
+    sample.tsDeltaMs = sendDeltaMs;
+    sample.nowMs = arrivalTimeMs;
+    this.updateWith(sample);
+  }
+
+  /**
+   * {@linkcode TrendlineEstimator.update} with the delta read from a sample (`tDeltaMs` received,
+   * `tsDeltaMs` sent, `nowMs` arrival time).
+   *
+   * @param sample The group delta.
+   */
+  updateWith(sample: DelaySample): void {
+    const recvDeltaMs = sample.tDeltaMs;
+    const sendDeltaMs = sample.tsDeltaMs;
+    const arrivalTimeMs = sample.nowMs;
     const deltaMs = recvDeltaMs - sendDeltaMs;
     if (++this.#numOfDeltas > DELTA_COUNTER_MAX) this.#numOfDeltas = DELTA_COUNTER_MAX;
     if (!this.#hasFirstArrival) {
@@ -121,7 +141,12 @@ export class TrendlineEstimator {
       const slope = this.#linearFitSlope();
       if (!Number.isNaN(slope)) this.#trend = slope;
     }
-    this.#detector.detect(this.#trend, sendDeltaMs, this.#numOfDeltas, arrivalTimeMs);
+    const detection = this.#detection;
+    detection.offset = this.#trend;
+    detection.tsDeltaMs = sendDeltaMs;
+    detection.numOfDeltas = this.#numOfDeltas;
+    detection.nowMs = arrivalTimeMs;
+    this.#detector.detectWith(detection);
   }
 
   // Least-squares slope of the window; NaN when all x are equal.
