@@ -34,7 +34,11 @@ export function msToUs(ms: number): number {
   return Math.round(ms * 1000);
 }
 
-/** `Timestamp::ms()`: integer microseconds to milliseconds, rounded to nearest. */
+/**
+ * `Timestamp::ms()`: integer microseconds to milliseconds, rounded to nearest. For a divisor of 1000
+ * `DivideRoundToNearest` rounds every half up, whatever the sign, which this one-liner does too (and
+ * stays small enough to be inlined on the per-packet path).
+ */
 export function usToMs(us: number): number {
-  return divideRoundToNearest(us, 1000);
+  return Math.floor((us + 500) / 1000);
 }

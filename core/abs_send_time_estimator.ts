@@ -96,7 +96,11 @@ export class AbsSendTimeEstimator {
   readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #incomingInitialized = false;
   #firstPacketUs = -Infinity;
-  #lastUpdateUs = -Infinity;
+  // When the last estimate was reported, and the feedback interval of the current bitrate (it only
+  // changes with the bitrate, so it is computed then rather than per packet).
+  #updated = false;
+  #lastUpdateMs = 0;
+  #feedbackIntervalMs: number;
   // Lower bound of every stream's lastSeenUs, so timeouts are only scanned for when one may be due.
   #oldestSeenUs = Infinity;
   // Probing measures the path, so it runs over all packets whatever the grouping.
@@ -115,6 +119,7 @@ export class AbsSendTimeEstimator {
   constructor(options: AbsSendTimeEstimatorOptions) {
     this.#options = options;
     this.#aimd = options.aimd;
+    this.#feedbackIntervalMs = usToMs(options.aimd.getFeedbackIntervalUs());
   }
 
   /** The fused detector state: the transport pipeline's, or the most severe per-SSRC one. */
@@ -134,13 +139,13 @@ export class AbsSendTimeEstimator {
   }
 
   /**
-   * The incoming rate over the last second, in bps.
+   * The incoming rate over the last second, in bps, without disturbing the estimator.
    *
    * @param nowMs Time in integer milliseconds (arrival clock).
    * @returns The rate, or `undefined` while there is too little data.
    */
   incomingRateBps(nowMs: number): number | undefined {
-    return this.#incoming.rate(nowMs);
+    return this.#incoming.peekRate(nowMs);
   }
 
   /**
@@ -216,10 +221,7 @@ export class AbsSendTimeEstimator {
     const usage = this.usage;
 
     if (!updateEstimate) {
-      if (
-        this.#lastUpdateUs === -Infinity ||
-        nowMs - usToMs(this.#lastUpdateUs) > usToMs(aimd.getFeedbackIntervalUs())
-      ) {
+      if (!this.#updated || nowMs - this.#lastUpdateMs > this.#feedbackIntervalMs) {
         updateEstimate = true;
       } else if (usage === "overusing") {
         const rate = this.#incoming.rateAt(batch.arrivalUs, index);
@@ -228,8 +230,10 @@ export class AbsSendTimeEstimator {
     }
     if (updateEstimate) {
       const target = aimd.update(usage, this.#incoming.rateAt(batch.arrivalUs, index), nowUs);
+      this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
       if (aimd.validEstimate) {
-        this.#lastUpdateUs = nowUs;
+        this.#updated = true;
+        this.#lastUpdateMs = nowMs;
         this.#options.onEstimate(target, this.ssrcs());
       }
     }
@@ -238,10 +242,10 @@ export class AbsSendTimeEstimator {
   /**
    * Active SSRCs in ascending order.
    *
-   * @returns A new array.
+   * @returns A frozen array, shared until the set of streams changes.
    */
   ssrcs(): number[] {
-    return [...this.#streams.keys].sort((a, b) => a - b);
+    return this.#streams.sortedKeys();
   }
 
   // A probe cluster faster than the estimate replaces it at once.
@@ -255,6 +259,7 @@ export class AbsSendTimeEstimator {
       (aimd.validEstimate ? bestBps > aimd.latestEstimateBps : true)
     ) {
       aimd.setEstimate(bestBps, nowUs);
+      this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
       return true;
     }
     if (probes.clusterCount >= EXPECTED_NUMBER_OF_PROBES) probes.clear();

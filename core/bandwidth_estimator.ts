@@ -69,7 +69,8 @@ export interface BandwidthEstimatorOptions {
   streamTimeoutMs?: number;
   /**
    * Called synchronously whenever libwebrtc would call `OnReceiveBitrateChanged`, with the estimate
-   * in bps and the SSRCs it covers, ascending.
+   * in bps and the SSRCs it covers, ascending. The SSRC array is frozen and reused until the set of
+   * streams changes, so keeping it is safe and reporting allocates nothing.
    */
   onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
   /**
@@ -197,6 +198,11 @@ function checkOptionalRange(
 
 function checkChoice(value: unknown, name: string, choices: readonly string[]): void {
   if (value === undefined || choices.includes(value as string)) return;
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot create estimator as '${name}' must be a string: current type is ${typeof value}`,
+    );
+  }
   throw new RangeError(
     `Cannot create estimator as '${name}' must be one of ${
       choices.map((c) => `"${c}"`).join(", ")
@@ -247,8 +253,6 @@ export class BandwidthEstimator {
   #mode: EstimatorMode | undefined;
   #packetsSinceAbsSendTime = 0;
   #rttMs: number | undefined;
-  #lastArrivalUs = 0;
-  #lastNowUs = 0;
   #packets = 0;
   #packetsWithoutAbsSendTime = 0;
   #modeSwitches = 0;
@@ -336,17 +340,15 @@ export class BandwidthEstimator {
       rejectField("absSendTime", absSendTime, "a 24-bit unsigned integer");
     }
     if (nowMs !== undefined && !Number.isFinite(nowMs)) rejectField("nowMs", nowMs, "finite");
-    const now = nowMs ?? arrivalTimeMs;
 
     // Copy into a record: large numbers travel through typed arrays, never boxed.
     const record = this.#record;
     record.ssrc[0] = ssrc;
     // Inline rather than msToUs(): a helper call that is not inlined would box the argument.
     record.arrivalUs[0] = Math.round(arrivalTimeMs * 1000);
-    record.nowUs[0] = Math.round(now * 1000);
+    // Not `nowMs ?? arrivalTimeMs`: merging a number with undefined would box it.
+    record.nowUs[0] = nowMs === undefined ? record.arrivalUs[0] : Math.round(nowMs * 1000);
     record.size[0] = payloadSize;
-    this.#lastArrivalUs = record.arrivalUs[0];
-    this.#lastNowUs = record.nowUs[0];
     this.#packets++;
     this.#pickEstimator(absSendTime !== undefined);
     if (this.#abs) {
@@ -354,7 +356,7 @@ export class BandwidthEstimator {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
       }
-      record.timestamp[0] = absSendTimeToTicks(absSendTime);
+      record.timestamp[0] = absSendTimeToTicks(absSendTime); // tiny, so inlined: no boxing
       this.#abs.onRecord(record, 0);
     } else {
       record.timestamp[0] = rtpTimestamp;
@@ -389,7 +391,7 @@ export class BandwidthEstimator {
    * @returns SSRCs in ascending order.
    */
   getSSRCs(): number[] {
-    return this.#abs ? this.#abs.ssrcs() : this.#rtp.ssrcs();
+    return [...(this.#abs ? this.#abs.ssrcs() : this.#rtp.ssrcs())];
   }
 
   /**
@@ -453,7 +455,8 @@ export class BandwidthEstimator {
         dominant = s;
       }
     }
-    const rateTimeMs = usToMs(this.#abs ? this.#lastArrivalUs : this.#lastNowUs);
+    // The record still holds the last packet.
+    const rateTimeMs = usToMs(this.#abs ? this.#record.arrivalUs[0] : this.#record.nowUs[0]);
     return {
       mode: this.#mode,
       estimateBps: this.getEstimate(),

@@ -62,6 +62,7 @@ export class OveruseDetector {
   #overuseCounter = 0;
   #hypothesis: BandwidthUsage = "normal";
   #modifiedOffset = 0;
+  #nowInput = 0;
   readonly #sample = new DelaySample();
 
   /**
@@ -149,13 +150,15 @@ export class OveruseDetector {
       this.#hypothesis = "normal";
     }
     this.#prevOffset = offset;
-    this.#updateThreshold(nowMs);
+    this.#nowInput = nowMs;
+    this.#updateThreshold();
     return this.#hypothesis;
   }
 
-  // Reads the modified offset from its field: a fractional argument would be boxed.
-  #updateThreshold(nowMs: number): void {
+  // Reads its inputs from fields: fractional arguments to a call that is not inlined are boxed.
+  #updateThreshold(): void {
     const modifiedOffset = this.#modifiedOffset;
+    const nowMs = this.#nowInput;
     if (!this.#hasLastUpdate) {
       this.#lastUpdateMs = nowMs;
       this.#hasLastUpdate = true;

@@ -40,9 +40,11 @@ export class OveruseEstimator {
   #varNoise = 50;
   #numOfDeltas = 0;
   #tsDeltaInput = 0;
+  #residualInput = 0;
+  #minFramePeriod = 0;
   readonly #sample = new DelaySample();
   readonly #tsDeltaHistory = new Float64Array(MIN_FRAME_PERIOD_HISTORY);
-  #historyStart = 0;
+  #historyNext = 0;
   #historyLength = 0;
 
   /** The delay-gradient estimate in milliseconds. */
@@ -101,7 +103,7 @@ export class OveruseEstimator {
     const tsDeltaMs = sample.tsDeltaMs;
     const sizeDelta = sample.sizeDelta;
     this.#tsDeltaInput = tsDeltaMs;
-    const minFramePeriod = this.#updateMinFramePeriod();
+    this.#updateMinFramePeriod();
     const tTsDelta = tDeltaMs - tsDeltaMs;
     const fsDelta = sizeDelta;
     if (++this.#numOfDeltas > DELTA_COUNTER_MAX) this.#numOfDeltas = DELTA_COUNTER_MAX;
@@ -123,12 +125,12 @@ export class OveruseEstimator {
     if (hypothesis === "normal") {
       // Clip late outliers (key frames) to 3σ before they reach the noise estimate.
       const maxResidual = 3.0 * Math.sqrt(this.#varNoise);
-      const clipped = Math.abs(residual) < maxResidual
+      this.#residualInput = Math.abs(residual) < maxResidual
         ? residual
         : residual < 0
         ? -maxResidual
         : maxResidual;
-      this.#updateNoise(clipped, minFramePeriod);
+      this.#updateNoise();
     }
 
     const denom = this.#varNoise + fsDelta * eh0 + 1.0 * eh1;
@@ -152,7 +154,10 @@ export class OveruseEstimator {
     sample.numOfDeltas = this.#numOfDeltas;
   }
 
-  #updateNoise(residual: number, tsDeltaMs: number): void {
+  // Inputs come through fields: fractional arguments to a call that is not inlined are boxed.
+  #updateNoise(): void {
+    const residual = this.#residualInput;
+    const tsDeltaMs = this.#minFramePeriod;
     // alpha is tuned for 30 fps and scaled to the frame period.
     const alpha = this.#numOfDeltas > 10 * 30 ? 0.002 : 0.01;
     const beta = Math.pow(1 - alpha, tsDeltaMs * 30.0 / 1000.0);
@@ -163,20 +168,21 @@ export class OveruseEstimator {
   }
 
   // Minimum send delta over the last 60 deltas, including this one.
-  #updateMinFramePeriod(): number {
+  #updateMinFramePeriod(): void {
     const tsDeltaMs = this.#tsDeltaInput;
     const history = this.#tsDeltaHistory;
-    if (this.#historyLength >= MIN_FRAME_PERIOD_HISTORY) {
-      this.#historyStart = (this.#historyStart + 1) % MIN_FRAME_PERIOD_HISTORY;
-      this.#historyLength--;
-    }
+    const full = this.#historyLength === MIN_FRAME_PERIOD_HISTORY;
+    // The minimum does not depend on order, so scan the ring straight through, skipping the oldest
+    // entry when it is about to be overwritten.
     let min = tsDeltaMs;
     for (let i = 0; i < this.#historyLength; i++) {
-      const v = history[(this.#historyStart + i) % MIN_FRAME_PERIOD_HISTORY];
+      if (full && i === this.#historyNext) continue;
+      const v = history[i];
       if (v < min) min = v;
     }
-    history[(this.#historyStart + this.#historyLength) % MIN_FRAME_PERIOD_HISTORY] = tsDeltaMs;
-    this.#historyLength++;
-    return min;
+    history[this.#historyNext] = tsDeltaMs;
+    if (++this.#historyNext === MIN_FRAME_PERIOD_HISTORY) this.#historyNext = 0;
+    if (!full) this.#historyLength++;
+    this.#minFramePeriod = min;
   }
 }

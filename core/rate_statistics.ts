@@ -27,6 +27,7 @@ const fround = Math.fround;
  */
 export class RateStatistics {
   readonly #windowMs: number;
+  readonly #mask: number;
   readonly #times: Float64Array;
   readonly #sums: Float64Array;
   readonly #counts: Float64Array;
@@ -39,6 +40,8 @@ export class RateStatistics {
   // Input registers: fractional arguments to calls that are not inlined would be boxed.
   #nowInput = 0;
   #bytesInput = 0;
+  #sumInput = 0;
+  #samplesInput = 0;
 
   /**
    * Creates an empty window.
@@ -47,10 +50,13 @@ export class RateStatistics {
    */
   constructor(windowMs: number) {
     this.#windowMs = windowMs;
-    // One bucket per distinct millisecond inside the window, plus the newest.
-    this.#times = new Float64Array(windowMs + 1);
-    this.#sums = new Float64Array(windowMs + 1);
-    this.#counts = new Float64Array(windowMs + 1);
+    // One bucket per distinct millisecond inside the window, rounded up to a power of two so that
+    // ring indices wrap with a mask.
+    const capacity = 2 ** Math.ceil(Math.log2(windowMs + 1));
+    this.#mask = capacity - 1;
+    this.#times = new Float64Array(capacity);
+    this.#sums = new Float64Array(capacity);
+    this.#counts = new Float64Array(capacity);
   }
 
   /** Forgets every sample, including when the window started. */
@@ -96,10 +102,10 @@ export class RateStatistics {
       this.#firstTimestamp = nowMs;
       this.#hasFirstTimestamp = true;
     }
-    const capacity = this.#times.length;
-    let last = (this.#start + this.#length - 1) % capacity;
+    const mask = this.#mask;
+    let last = (this.#start + this.#length - 1) & mask;
     if (this.#length === 0 || nowMs > this.#times[last]) {
-      last = (this.#start + this.#length) % capacity;
+      last = (this.#start + this.#length) & mask;
       this.#times[last] = nowMs;
       this.#sums[last] = 0;
       this.#counts[last] = 0;
@@ -134,9 +140,40 @@ export class RateStatistics {
     return this.#rate();
   }
 
+  /**
+   * The rate {@linkcode RateStatistics.rate} would report, without erasing old buckets: for
+   * observers, so that looking never changes what the estimator computes next.
+   *
+   * @param nowMs Time in integer milliseconds.
+   * @returns Bits per second, or `undefined` while there is too little data.
+   */
+  peekRate(nowMs: number): number | undefined {
+    const oldest = nowMs - this.#windowMs + 1;
+    let accumulated = 0;
+    let samples = 0;
+    for (let i = 0, slot = this.#start; i < this.#length; i++, slot = (slot + 1) & this.#mask) {
+      if (this.#times[slot] < oldest) continue;
+      accumulated += this.#sums[slot];
+      samples += this.#counts[slot];
+    }
+    this.#nowInput = nowMs;
+    this.#sumInput = accumulated;
+    this.#samplesInput = samples;
+    return this.#compute();
+  }
+
   #rate(): number | undefined {
-    const nowMs = this.#nowInput;
     this.#eraseOld();
+    this.#sumInput = this.#accumulated;
+    this.#samplesInput = this.#numSamples;
+    return this.#compute();
+  }
+
+  // Inputs in fields, as elsewhere on the per-packet path: arguments would be boxed.
+  #compute(): number | undefined {
+    const nowMs = this.#nowInput;
+    const accumulated = this.#sumInput;
+    const numSamples = this.#samplesInput;
     let activeWindow = 0;
     if (this.#hasFirstTimestamp) {
       activeWindow = this.#firstTimestamp <= nowMs - this.#windowMs
@@ -144,13 +181,13 @@ export class RateStatistics {
         : nowMs - this.#firstTimestamp + 1;
     }
     if (
-      this.#numSamples === 0 || activeWindow <= 1 ||
-      (this.#numSamples <= 1 && activeWindow < this.#windowMs)
+      numSamples === 0 || activeWindow <= 1 ||
+      (numSamples <= 1 && activeWindow < this.#windowMs)
     ) {
       return undefined;
     }
     const scale = fround(fround(8000) / activeWindow);
-    const bps = fround(fround(fround(this.#accumulated) * scale) + fround(0.5));
+    const bps = fround(fround(fround(accumulated) * scale) + fround(0.5));
     // `>>> 0` types the result as an integer, so returning it does not box; rates beyond
     // 4.29 Gbit/s saturate.
     return (bps < 4294967295 ? bps : 4294967295) >>> 0;
@@ -158,11 +195,10 @@ export class RateStatistics {
 
   #eraseOld(): void {
     const oldest = this.#nowInput - this.#windowMs + 1;
-    const capacity = this.#times.length;
     while (this.#length > 0 && this.#times[this.#start] < oldest) {
       this.#accumulated -= this.#sums[this.#start];
       this.#numSamples -= this.#counts[this.#start];
-      this.#start = (this.#start + 1) % capacity;
+      this.#start = (this.#start + 1) & this.#mask;
       this.#length--;
     }
   }

@@ -110,13 +110,13 @@ export class SingleStreamEstimator {
   }
 
   /**
-   * The incoming rate over the last second, in bps.
+   * The incoming rate over the last second, in bps, without disturbing the estimator.
    *
    * @param nowMs Receiver clock in integer milliseconds.
    * @returns The rate, or `undefined` while there is too little data.
    */
   incomingRateBps(nowMs: number): number | undefined {
-    return this.#incoming.rate(nowMs);
+    return this.#incoming.peekRate(nowMs);
   }
 
   /**
@@ -140,10 +140,10 @@ export class SingleStreamEstimator {
   /**
    * SSRCs with a pipeline, ascending.
    *
-   * @returns A new array.
+   * @returns A frozen array, shared until the set of streams changes.
    */
   ssrcs(): number[] {
-    return [...this.#streams.keys].sort((a, b) => a - b);
+    return this.#streams.sortedKeys();
   }
 
   /**

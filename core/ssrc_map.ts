@@ -26,6 +26,7 @@ export class SsrcMap<T> {
   #slots = new Int32Array(16).fill(EMPTY); // index into #values, or EMPTY
   readonly #values: T[] = [];
   readonly #valueKeys: number[] = [];
+  #sorted: readonly number[] | undefined;
   #keyInput = 0; // Input register: a large SSRC argument would be boxed.
 
   /** Number of entries. */
@@ -36,6 +37,17 @@ export class SsrcMap<T> {
   /** The values in insertion order, except that a deletion moves the last entry into its place. */
   get values(): readonly T[] {
     return this.#values;
+  }
+
+  /**
+   * The keys in ascending order, as a frozen array that is reused until a key is added or removed,
+   * so that reporting them on every estimate allocates nothing.
+   *
+   * @returns The sorted keys.
+   */
+  sortedKeys(): number[] {
+    if (!this.#sorted) this.#sorted = Object.freeze([...this.#valueKeys].sort((a, b) => a - b));
+    return this.#sorted as number[];
   }
 
   /** The keys, aligned with {@linkcode SsrcMap.values}. */
@@ -84,6 +96,7 @@ export class SsrcMap<T> {
     if ((this.#values.length + 1) * 2 > this.#slots.length) this.#grow();
     this.#values.push(value);
     this.#valueKeys.push(ssrc);
+    this.#sorted = undefined;
     this.#insert(ssrc, this.#values.length - 1);
   }
 
@@ -119,6 +132,7 @@ export class SsrcMap<T> {
     }
     this.#values.pop();
     this.#valueKeys.pop();
+    this.#sorted = undefined;
     return true;
   }
 

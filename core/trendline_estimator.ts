@@ -137,10 +137,8 @@ export class TrendlineEstimator {
     this.#y[slot] = this.#smoothedDelay;
     this.#length++;
 
-    if (this.#length === size) {
-      const slope = this.#linearFitSlope();
-      if (!Number.isNaN(slope)) this.#trend = slope;
-    }
+    // An undefined slope (all points at one arrival time) keeps the previous trend.
+    if (this.#length === size) this.#fitTrend();
     const detection = this.#detection;
     detection.offset = this.#trend;
     detection.tsDeltaMs = sendDeltaMs;
@@ -149,27 +147,28 @@ export class TrendlineEstimator {
     this.#detector.detectWith(detection);
   }
 
-  // Least-squares slope of the window; NaN when all x are equal.
-  #linearFitSlope(): number {
+  // Least-squares slope of the window into #trend, unless all x are equal.
+  #fitTrend(): void {
     const n = this.#length;
     const size = this.#windowSize;
+    // Oldest to newest, as the sums' rounding depends on the order.
     let sumX = 0;
     let sumY = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = (this.#start + i) % size;
+    for (let i = 0, slot = this.#start; i < n; i++) {
       sumX += this.#x[slot];
       sumY += this.#y[slot];
+      if (++slot === size) slot = 0;
     }
     const avgX = sumX / n;
     const avgY = sumY / n;
     let numerator = 0;
     let denominator = 0;
-    for (let i = 0; i < n; i++) {
-      const slot = (this.#start + i) % size;
+    for (let i = 0, slot = this.#start; i < n; i++) {
       const dx = this.#x[slot] - avgX;
       numerator += dx * (this.#y[slot] - avgY);
       denominator += dx * dx;
+      if (++slot === size) slot = 0;
     }
-    return denominator === 0 ? NaN : numerator / denominator;
+    if (denominator !== 0) this.#trend = numerator / denominator;
   }
 }
