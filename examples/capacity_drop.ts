@@ -44,7 +44,7 @@ let maxQueueMs = 0;
 console.log("  t s | link kbps | send kbps | estimate kbps | REMB kbps | max queue ms");
 for (let frame = 0; frame < DURATION_S * FPS; frame++) {
   const frameUs = Math.round(frame * 1e6 / FPS);
-  const frameBytes = Math.round(targetBps / 8 / FPS * (frame % 60 === 0 ? 3 : 1));
+  const frameBytes = Math.round(targetBps / 8 / FPS * (frame % 300 === 0 ? 3 : 1));
   const packets = Math.ceil(frameBytes / MTU);
   for (let i = 0; i < packets; i++) {
     // Pace the frame's packets over 5 ms.
