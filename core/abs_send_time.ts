@@ -10,11 +10,11 @@ export const ABS_SEND_TIME_FRACTION_BITS = 18;
 /** Bits the 24-bit value is shifted up by, so that a 32-bit wrap coincides with the 64 s wrap. */
 export const ABS_SEND_TIME_UPSHIFT = 8;
 /** Ticks per second after the upshift: 2^26. */
-export const TICKS_PER_SECOND = 2 ** (ABS_SEND_TIME_FRACTION_BITS + ABS_SEND_TIME_UPSHIFT);
+export const TICKS_PER_SECOND: number = 2 ** (ABS_SEND_TIME_FRACTION_BITS + ABS_SEND_TIME_UPSHIFT);
 /** Milliseconds per upshifted tick. */
-export const TIMESTAMP_TO_MS = 1000 / TICKS_PER_SECOND;
+export const TIMESTAMP_TO_MS: number = 1000 / TICKS_PER_SECOND;
 /** Length of one send-time group, 5 ms, in upshifted ticks: 335 544. */
-export const GROUP_LENGTH_TICKS = Math.floor((5 * TICKS_PER_SECOND) / 1000);
+export const GROUP_LENGTH_TICKS: number = Math.floor((5 * TICKS_PER_SECOND) / 1000);
 /** Period after which the wire value wraps, in milliseconds. */
 export const ABS_SEND_TIME_WRAP_MS = 64_000;
 

@@ -9,7 +9,7 @@
  */
 
 /** Bytes one record takes in a batch's buffer. */
-export const RECORD_BYTES = 5 * 8 + 1;
+export const RECORD_BYTES: number = 5 * 8 + 1;
 
 /**
  * Columns of packet records. `timestamp` is the send time in ticks (upshifted abs-send-time) or the
