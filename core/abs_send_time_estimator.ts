@@ -1,44 +1,38 @@
 /**
- * The abs-send-time estimator (reference §4, libwebrtc's RemoteBitrateEstimatorAbsSendTime), with a
- * choice of grouping: one delay pipeline for the whole transport, as libwebrtc does, or one per SSRC
- * whose most severe verdict wins.
+ * The abs-send-time estimator (reference §4, libwebrtc's RemoteBitrateEstimatorAbsSendTime) apart
+ * from its delay pipeline: incoming rate, probe clusters, stream timeouts and the rate-update
+ * decision. Each record arrives with the verdict of its lane's delay pipeline in the `usage` column, computed inline just before or in a worker, so both paths share this code.
  *
- * Times enter as integer microseconds; every rounding to milliseconds follows reference §2.
+ * With per-stream grouping each SSRC has its own lane and the most severe verdict among active SSRCs
+ * wins; with transport grouping there is one lane and its verdict is used as is.
  *
  * @module
  */
 
 import { usToMs } from "./_math.ts";
-import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import type { AimdRateControl } from "./aimd_rate_control.ts";
-import { type DelayFilter, DelayPipeline } from "./delay_pipeline.ts";
 import type { PacketBatch } from "./packet_batch.ts";
 import { ProbeClusters } from "./probe_clusters.ts";
 import { RateStatistics } from "./rate_statistics.ts";
-import { SsrcMap } from "./ssrc_map.ts";
+import { type StreamEntry, StreamTable } from "./stream_table.ts";
 import type { BandwidthUsage } from "./types.ts";
 
 const MIN_PROBE_PACKET_SIZE = 200;
 const INITIAL_PROBING_INTERVAL_US = 2_000_000;
 const EXPECTED_NUMBER_OF_PROBES = 3;
 const BITRATE_WINDOW_MS = 1000;
-/** Per-SSRC pipelines kept after their stream timed out, so a returning stream keeps its detector. */
-const MAX_DORMANT_PIPELINES = 64;
+const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
 
 /** How packets are grouped into delay pipelines. */
 export type Grouping = "per-stream" | "transport";
 
-/** Called with a new estimate and the SSRCs it covers (ascending). */
+/** Called with a new estimate and the SSRCs it covers (ascending, frozen). */
 export type EstimateCallback = (bitrateBps: number, ssrcs: number[]) => void;
 
 /** Options of {@linkcode AbsSendTimeEstimator}. */
 export interface AbsSendTimeEstimatorOptions {
-  /** Pipeline per SSRC, or one for all. */
+  /** Lane per SSRC, or one for all. */
   grouping: Grouping;
-  /** Delay filter of each pipeline. */
-  filter: DelayFilter;
-  /** Trendline regression window. */
-  trendlineWindowSize: number;
   /** Silence after which an SSRC is dropped, in microseconds. */
   streamTimeoutUs: number;
   /** The rate controller, owned by the caller so it can carry RTT and bounds. */
@@ -48,13 +42,9 @@ export interface AbsSendTimeEstimatorOptions {
 }
 
 /** What the estimator keeps per active SSRC. */
-export interface AbsStream {
-  /** The stream's SSRC. */
-  readonly ssrc: number;
-  /** Receiver clock at its last packet, µs. */
-  lastSeenUs: number;
-  /** The delay pipeline the stream feeds (shared by every stream with transport grouping). */
-  readonly pipeline: DelayPipeline;
+export interface AbsStream extends StreamEntry {
+  /** Verdict of the stream's lane at its last packet. */
+  usage: BandwidthUsage;
   /** Packets received. */
   packets: number;
   /** Payload bytes received. */
@@ -62,7 +52,7 @@ export interface AbsStream {
 }
 
 /**
- * Packet-driven estimator for packets that carry abs-send-time.
+ * Packet-driven rate estimation for records that carry abs-send-time ticks and a lane verdict.
  *
  * @example
  * ```ts
@@ -73,7 +63,7 @@ export interface AbsStream {
  * import assert from "node:assert/strict";
  * const estimates: number[] = [];
  * const estimator = new AbsSendTimeEstimator({
- *   grouping: "transport", filter: "kalman", trendlineWindowSize: 20, streamTimeoutUs: 2_000_000,
+ *   grouping: "transport", streamTimeoutUs: 2_000_000,
  *   aimd: new AimdRateControl(), onEstimate: (bps) => estimates.push(bps),
  * });
  * // Five 1000-byte probes 5 ms apart give a first estimate of about 1.6 Mbit/s.
@@ -83,6 +73,7 @@ export interface AbsStream {
  *   batch.timestamp[0] = absSendTimeToTicks(Math.round((i * 5000 * 2 ** 18) / 1e6));
  *   batch.arrivalUs[0] = batch.nowUs[0] = 100_000_000 + i * 5000;
  *   batch.size[0] = 1000;
+ *   batch.usage[0] = 0; // the lane's verdict: normal
  *   estimator.onRecord(batch, 0);
  * }
  * assert.ok(estimates.at(-1)! > 1_500_000);
@@ -91,8 +82,8 @@ export interface AbsStream {
 export class AbsSendTimeEstimator {
   readonly #options: AbsSendTimeEstimatorOptions;
   readonly #aimd: AimdRateControl;
-  readonly #streams = new SsrcMap<AbsStream>();
-  readonly #dormant = new Map<number, DelayPipeline>();
+  readonly #streams: StreamTable<AbsStream>;
+  readonly #perStream: boolean;
   readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #incomingInitialized = false;
   #firstPacketUs = -Infinity;
@@ -101,30 +92,35 @@ export class AbsSendTimeEstimator {
   #updated = false;
   #lastUpdateMs = 0;
   #feedbackIntervalMs: number;
-  // Lower bound of every stream's lastSeenUs, so timeouts are only scanned for when one may be due.
-  #oldestSeenUs = Infinity;
   // Probing measures the path, so it runs over all packets whatever the grouping.
   readonly #probes = new ProbeClusters();
-  // Transport grouping: the one pipeline.
-  #shared: DelayPipeline | undefined;
-  // Per-stream grouping: how many active pipelines are in each non-normal state.
+  // Per-stream grouping: how many active streams are in each non-normal state. Transport grouping:
+  // the lane's last verdict.
   #overusing = 0;
   #underusing = 0;
+  #transportUsage: BandwidthUsage = "normal";
 
   /**
    * Creates an estimator with no streams.
    *
-   * @param options Grouping, filter, timeout, rate controller and callback.
+   * @param options Grouping, timeout, rate controller and callback.
    */
   constructor(options: AbsSendTimeEstimatorOptions) {
     this.#options = options;
     this.#aimd = options.aimd;
+    this.#perStream = options.grouping === "per-stream";
     this.#feedbackIntervalMs = usToMs(options.aimd.getFeedbackIntervalUs());
+    this.#streams = new StreamTable<AbsStream>({
+      timeoutUs: options.streamTimeoutUs,
+      timeoutsOnPacket: true,
+      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
+      retire: (stream) => this.#count(stream.usage, -1),
+    });
   }
 
-  /** The fused detector state: the transport pipeline's, or the most severe per-SSRC one. */
+  /** The fused detector state: the transport lane's, or the most severe per-SSRC one. */
   get usage(): BandwidthUsage {
-    if (this.#shared) return this.#shared.usage;
+    if (!this.#perStream) return this.#transportUsage;
     return this.#overusing > 0 ? "overusing" : this.#underusing > 0 ? "underusing" : "normal";
   }
 
@@ -163,13 +159,21 @@ export class AbsSendTimeEstimator {
    * @param ssrc The stream to drop.
    */
   removeStream(ssrc: number): void {
-    const stream = this.#streams.get(ssrc);
-    if (stream) this.#retire(stream);
+    this.#streams.remove(ssrc);
   }
 
   /**
-   * Processes record `index` of a batch (reference §4.3). The timestamp column holds upshifted
-   * abs-send-time ticks.
+   * Active SSRCs in ascending order.
+   *
+   * @returns A frozen array, shared until the set of streams changes.
+   */
+  ssrcs(): number[] {
+    return this.#streams.sortedKeys();
+  }
+
+  /**
+   * Processes record `index` of a batch (reference §4.3): the timestamp column holds upshifted
+   * abs-send-time ticks and the usage column the lane's verdict after this packet.
    *
    * @param batch Packet records.
    * @param index The record.
@@ -189,11 +193,7 @@ export class AbsSendTimeEstimator {
     this.#incoming.updateFrom(batch.size, batch.arrivalUs, index);
     if (this.#firstPacketUs === -Infinity) this.#firstPacketUs = nowUs;
 
-    if (nowUs - this.#oldestSeenUs > this.#options.streamTimeoutUs) this.#timeoutStreams(nowUs);
-    const ssrc = batch.ssrc[index];
-    const stream = this.#streams.getAt(batch.ssrc, index) ?? this.#admit(ssrc);
-    stream.lastSeenUs = nowUs;
-    if (nowUs < this.#oldestSeenUs) this.#oldestSeenUs = nowUs;
+    const stream = this.#streams.touchAt(batch.ssrc, batch.nowUs, index);
     stream.packets++;
     stream.bytes += size;
 
@@ -207,16 +207,19 @@ export class AbsSendTimeEstimator {
       updateEstimate = this.#processClusters(nowUs);
     }
 
-    const pipeline = stream.pipeline;
-    if (this.#shared) {
-      pipeline.onRecord(batch, index, true);
-    } else {
-      const before = pipeline.usage;
-      const after = pipeline.onRecord(batch, index, true);
-      if (after !== before) {
-        this.#count(before, -1);
-        this.#count(after, 1);
+    const verdict = USAGES[batch.usage[index]];
+    if (this.#perStream) {
+      if (this.#streams.created) {
+        stream.usage = verdict;
+        this.#count(verdict, 1);
+      } else if (verdict !== stream.usage) {
+        this.#count(stream.usage, -1);
+        this.#count(verdict, 1);
+        stream.usage = verdict;
       }
+    } else {
+      stream.usage = verdict;
+      this.#transportUsage = verdict;
     }
     const usage = this.usage;
 
@@ -239,25 +242,13 @@ export class AbsSendTimeEstimator {
     }
   }
 
-  /**
-   * Active SSRCs in ascending order.
-   *
-   * @returns A frozen array, shared until the set of streams changes.
-   */
-  ssrcs(): number[] {
-    return this.#streams.sortedKeys();
-  }
-
   // A probe cluster faster than the estimate replaces it at once.
   #processClusters(nowUs: number): boolean {
     const probes = this.#probes;
     const bestBps = probes.evaluate();
     if (probes.clusterCount === 0) return false;
     const aimd = this.#aimd;
-    if (
-      bestBps > 0 &&
-      (aimd.validEstimate ? bestBps > aimd.latestEstimateBps : true)
-    ) {
+    if (bestBps > 0 && (aimd.validEstimate ? bestBps > aimd.latestEstimateBps : true)) {
       aimd.setEstimate(bestBps, nowUs);
       this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
       return true;
@@ -266,67 +257,8 @@ export class AbsSendTimeEstimator {
     return false;
   }
 
-  #admit(ssrc: number): AbsStream {
-    let pipeline: DelayPipeline;
-    if (this.#options.grouping === "transport") {
-      if (!this.#shared) {
-        this.#shared = this.#newPipeline();
-      } else if (this.#streams.size === 0) {
-        this.#shared.resetFilter(); // Every stream had timed out.
-      }
-      pipeline = this.#shared;
-    } else {
-      const dormant = this.#dormant.get(ssrc);
-      if (dormant) {
-        this.#dormant.delete(ssrc);
-        dormant.resetFilter();
-        pipeline = dormant;
-        this.#count(pipeline.usage, 1);
-      } else {
-        pipeline = this.#newPipeline();
-      }
-    }
-    const stream: AbsStream = { ssrc, lastSeenUs: 0, pipeline, packets: 0, bytes: 0 };
-    this.#streams.set(ssrc, stream);
-    return stream;
-  }
-
-  #retire(stream: AbsStream): void {
-    this.#streams.delete(stream.ssrc);
-    if (this.#shared) return;
-    this.#count(stream.pipeline.usage, -1);
-    this.#dormant.set(stream.ssrc, stream.pipeline);
-    if (this.#dormant.size > MAX_DORMANT_PIPELINES) {
-      this.#dormant.delete(this.#dormant.keys().next().value!);
-    }
-  }
-
-  #timeoutStreams(nowUs: number): void {
-    let oldest = Infinity;
-    const streams = this.#streams.values;
-    // Backwards, because retiring moves the last entry into the freed place.
-    for (let i = streams.length - 1; i >= 0; i--) {
-      const stream = streams[i];
-      if (nowUs - stream.lastSeenUs > this.#options.streamTimeoutUs) {
-        this.#retire(stream);
-      } else if (stream.lastSeenUs < oldest) {
-        oldest = stream.lastSeenUs;
-      }
-    }
-    this.#oldestSeenUs = oldest;
-  }
-
   #count(usage: BandwidthUsage, delta: number): void {
     if (usage === "overusing") this.#overusing += delta;
     else if (usage === "underusing") this.#underusing += delta;
-  }
-
-  #newPipeline(): DelayPipeline {
-    return new DelayPipeline({
-      groupLengthTicks: GROUP_LENGTH_TICKS,
-      timestampToMs: TIMESTAMP_TO_MS,
-      filter: this.#options.filter,
-      trendlineWindowSize: this.#options.trendlineWindowSize,
-    });
   }
 }

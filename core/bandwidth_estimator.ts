@@ -10,13 +10,18 @@ import { msToUs, usToMs } from "./_math.ts";
 import { AbsSendTimeEstimator, type Grouping } from "./abs_send_time_estimator.ts";
 import { AimdRateControl } from "./aimd_rate_control.ts";
 import type { DelayFilter } from "./delay_pipeline.ts";
-import { absSendTimeToTicks } from "./abs_send_time.ts";
+import { absSendTimeToTicks, GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
+import { DelayPipeline } from "./delay_pipeline.ts";
+import { EstimatorSelector } from "./estimator_selector.ts";
+import { type EstimatorKind, LaneTable } from "./lane_table.ts";
 import { PacketBatch } from "./packet_batch.ts";
-import { SingleStreamEstimator } from "./single_stream_estimator.ts";
+import {
+  RTP_GROUP_LENGTH_TICKS,
+  RTP_TIMESTAMP_TO_MS,
+  SingleStreamEstimator,
+} from "./single_stream_estimator.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
 
-/** Consecutive packets without abs-send-time after which the RTP-timestamp estimator takes over. */
-const TIME_OFFSET_SWITCH_THRESHOLD = 30;
 const MAX_UINT32 = 0xffffffff;
 
 /** Options of {@linkcode BandwidthEstimator}. */
@@ -82,7 +87,7 @@ export interface BandwidthEstimatorOptions {
 }
 
 /** Which estimator is active. */
-export type EstimatorMode = "abs-send-time" | "rtp-timestamp";
+export type EstimatorMode = EstimatorKind;
 
 /** Per-SSRC figures in {@linkcode EstimatorStats}. */
 export interface StreamStats {
@@ -247,15 +252,16 @@ export class BandwidthEstimator {
   readonly #onError: (error: unknown) => void;
   readonly #emit = (bitrateBps: number, ssrcs: number[]): void => this.#safeEmit(bitrateBps, ssrcs);
   readonly #record = new PacketBatch(1);
+  readonly #selector = new EstimatorSelector();
   #aimd: AimdRateControl;
+  // The active estimator (one of the two), its lanes and their delay pipelines, by lane.
   #abs: AbsSendTimeEstimator | undefined;
-  #rtp: SingleStreamEstimator;
-  #mode: EstimatorMode | undefined;
-  #packetsSinceAbsSendTime = 0;
+  #rtp: SingleStreamEstimator | undefined;
+  #lanes: LaneTable | undefined;
+  readonly #pipelines: (DelayPipeline | undefined)[] = [];
   #rttMs: number | undefined;
   #packets = 0;
   #packetsWithoutAbsSendTime = 0;
-  #modeSwitches = 0;
 
   /**
    * Creates an estimator.
@@ -303,7 +309,6 @@ export class BandwidthEstimator {
     this.#onEstimate = options.onEstimate;
     this.#onError = options.onError ?? ((error) => console.error("onEstimate threw:", error));
     this.#aimd = this.#newAimd();
-    this.#rtp = this.#newRtpEstimator();
   }
 
   /**
@@ -350,17 +355,27 @@ export class BandwidthEstimator {
     record.nowUs[0] = nowMs === undefined ? record.arrivalUs[0] : Math.round(nowMs * 1000);
     record.size[0] = payloadSize;
     this.#packets++;
-    this.#pickEstimator(absSendTime !== undefined);
-    if (this.#abs) {
+    if (this.#selector.onPacket(absSendTime !== undefined)) this.#start();
+    const abs = this.#abs;
+    if (abs) {
       if (absSendTime === undefined) {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
       }
       record.timestamp[0] = absSendTimeToTicks(absSendTime); // tiny, so inlined: no boxing
-      this.#abs.onRecord(record, 0);
     } else {
       record.timestamp[0] = rtpTimestamp;
-      this.#rtp.onRecord(record, 0);
+    }
+    const lanes = this.#lanes!;
+    lanes.admitAt(record.ssrc, record.nowUs, 0);
+    const pipeline = this.#pipelines[lanes.lane]!;
+    if (lanes.reset) pipeline.resetFilter();
+    if (abs) {
+      pipeline.onRecord(record, 0, true);
+      abs.onRecord(record, 0);
+    } else {
+      pipeline.onRecord(record, 0, false);
+      this.#rtp!.onRecord(record, 0);
     }
   }
 
@@ -373,7 +388,7 @@ export class BandwidthEstimator {
    */
   process(nowMs: number): void {
     checkFinite(nowMs, "nowMs", "process");
-    if (!this.#abs) this.#rtp.process(msToUs(nowMs));
+    this.#rtp?.process(msToUs(nowMs));
   }
 
   /**
@@ -382,7 +397,7 @@ export class BandwidthEstimator {
    * @returns bps; 0 while there is no valid estimate or no active stream.
    */
   getEstimate(): number {
-    return this.#abs ? this.#abs.latestEstimate() : this.#rtp.latestEstimate();
+    return (this.#abs ?? this.#rtp)?.latestEstimate() ?? 0;
   }
 
   /**
@@ -391,7 +406,7 @@ export class BandwidthEstimator {
    * @returns SSRCs in ascending order.
    */
   getSSRCs(): number[] {
-    return [...(this.#abs ? this.#abs.ssrcs() : this.#rtp.ssrcs())];
+    return [...((this.#abs ?? this.#rtp)?.ssrcs() ?? [])];
   }
 
   /**
@@ -402,8 +417,8 @@ export class BandwidthEstimator {
    */
   removeStream(ssrc: number): void {
     checkUint32(ssrc, "ssrc", "remove stream");
-    if (this.#abs) this.#abs.removeStream(ssrc);
-    else this.#rtp.removeStream(ssrc);
+    (this.#abs ?? this.#rtp)?.removeStream(ssrc);
+    this.#lanes?.remove(ssrc);
   }
 
   /**
@@ -429,22 +444,22 @@ export class BandwidthEstimator {
   stats(): EstimatorStats {
     const streams: StreamStats[] = [];
     const source = this.#abs ?? this.#rtp;
-    for (const ssrc of source.ssrcs()) {
-      const s = this.#abs ? this.#abs.stream(ssrc)! : this.#rtp.stream(ssrc)!;
-      const p = s.pipeline;
+    for (const ssrc of source?.ssrcs() ?? []) {
+      const s = source!.stream(ssrc)!;
+      const p = this.#pipelines[this.#lanes!.laneOf(ssrc)];
       streams.push({
         ssrc,
-        usage: p.usage,
-        delayOffsetMs: p.offsetMs,
-        modifiedOffsetMs: p.modifiedOffsetMs,
-        thresholdMs: p.thresholdMs,
-        numDeltas: p.numDeltas,
+        usage: s.usage,
+        delayOffsetMs: p?.offsetMs ?? 0,
+        modifiedOffsetMs: p?.modifiedOffsetMs ?? 0,
+        thresholdMs: p?.thresholdMs ?? 12.5,
+        numDeltas: p?.numDeltas ?? 0,
         packets: s.packets,
         bytes: s.bytes,
-        lastPacketMs: usToMs("lastSeenUs" in s ? s.lastSeenUs : s.lastPacketUs),
+        lastPacketMs: usToMs(s.lastSeenUs),
       });
     }
-    const usage = source.usage;
+    const usage = source?.usage ?? "normal";
     // The stream that decides the fused state: most severe, then largest modified offset.
     let dominant: StreamStats | undefined;
     for (const s of streams) {
@@ -458,11 +473,11 @@ export class BandwidthEstimator {
     // The record still holds the last packet.
     const rateTimeMs = usToMs(this.#abs ? this.#record.arrivalUs[0] : this.#record.nowUs[0]);
     return {
-      mode: this.#mode,
+      mode: this.#selector.kind,
       estimateBps: this.getEstimate(),
       usage,
       rateControlState: this.#aimd.state,
-      incomingRateBps: source.incomingRateBps(rateTimeMs) ?? 0,
+      incomingRateBps: source?.incomingRateBps(rateTimeMs) ?? 0,
       delayOffsetMs: dominant?.delayOffsetMs ?? 0,
       modifiedOffsetMs: dominant?.modifiedOffsetMs ?? 0,
       thresholdMs: dominant?.thresholdMs ?? 12.5,
@@ -470,38 +485,54 @@ export class BandwidthEstimator {
       linkCapacityBps: this.#aimd.linkCapacityBps,
       packets: this.#packets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
-      modeSwitches: this.#modeSwitches,
+      modeSwitches: this.#selector.switches,
       streams,
     };
   }
 
-  // Switches estimators as libwebrtc does; a switch starts from scratch.
-  #pickEstimator(hasAbsSendTime: boolean): void {
-    if (hasAbsSendTime) {
-      if (!this.#abs) {
-        if (this.#mode !== undefined) this.#modeSwitches++;
-        this.#aimd = this.#newAimd();
-        this.#abs = new AbsSendTimeEstimator({
-          grouping: this.#grouping,
-          filter: this.#filter,
-          trendlineWindowSize: this.#trendlineWindowSize,
-          streamTimeoutUs: this.#streamTimeoutUs,
-          aimd: this.#aimd,
-          onEstimate: this.#emit,
-        });
-        this.#mode = "abs-send-time";
-      }
-      this.#packetsSinceAbsSendTime = 0;
-    } else if (this.#abs) {
-      if (++this.#packetsSinceAbsSendTime >= TIME_OFFSET_SWITCH_THRESHOLD) {
-        this.#modeSwitches++;
-        this.#abs = undefined;
-        this.#aimd = this.#newAimd();
-        this.#rtp = this.#newRtpEstimator();
-        this.#mode = "rtp-timestamp";
-      }
+  // A fresh estimator of the selected kind, with fresh lanes and rate controller.
+  #start(): void {
+    this.#lanes?.clear();
+    const kind = this.#selector.kind!;
+    this.#aimd = this.#newAimd();
+    const pipelines = this.#pipelines;
+    const rtp = kind === "rtp-timestamp";
+    this.#lanes = new LaneTable({
+      kind,
+      grouping: this.#grouping,
+      streamTimeoutUs: this.#streamTimeoutUs,
+      hooks: {
+        onLaneCreated: (lane) => {
+          pipelines[lane] = new DelayPipeline({
+            groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
+            timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
+            filter: this.#filter,
+            trendlineWindowSize: this.#trendlineWindowSize,
+          });
+        },
+        onLaneRetired: () => {},
+        onLaneDropped: (lane) => {
+          pipelines[lane] = undefined;
+        },
+      },
+    });
+    if (rtp) {
+      const lanes = this.#lanes;
+      this.#abs = undefined;
+      this.#rtp = new SingleStreamEstimator({
+        streamTimeoutUs: this.#streamTimeoutUs,
+        aimd: this.#aimd,
+        onEstimate: this.#emit,
+        onExpire: (nowUs) => lanes.expire(nowUs),
+      });
     } else {
-      this.#mode = "rtp-timestamp";
+      this.#rtp = undefined;
+      this.#abs = new AbsSendTimeEstimator({
+        grouping: this.#grouping,
+        streamTimeoutUs: this.#streamTimeoutUs,
+        aimd: this.#aimd,
+        onEstimate: this.#emit,
+      });
     }
   }
 
@@ -513,16 +544,6 @@ export class BandwidthEstimator {
     if (this.#startBitrateBps !== undefined) aimd.setStartBitrate(this.#startBitrateBps);
     if (this.#rttMs !== undefined) aimd.setRtt(this.#rttMs);
     return aimd;
-  }
-
-  #newRtpEstimator(): SingleStreamEstimator {
-    return new SingleStreamEstimator({
-      filter: this.#filter,
-      trendlineWindowSize: this.#trendlineWindowSize,
-      streamTimeoutUs: this.#streamTimeoutUs,
-      aimd: this.#aimd,
-      onEstimate: this.#emit,
-    });
   }
 
   #safeEmit(bitrateBps: number, ssrcs: number[]): void {

@@ -1,7 +1,8 @@
 /**
  * The RTP-timestamp estimator for packets without abs-send-time (reference §9, libwebrtc's
- * RemoteBitrateEstimatorSingleStream): one delay pipeline per SSRC on a 90 kHz clock, and
- * updates driven by {@linkcode SingleStreamEstimator.process} except on a fresh overuse.
+ * RemoteBitrateEstimatorSingleStream) apart from its per-SSRC delay pipelines: incoming rate,
+ * updates driven by {@linkcode SingleStreamEstimator.process} except on a fresh overuse, and stream
+ * timeouts. Each record arrives with its lane's verdict in the `usage` column.
  *
  * @module
  */
@@ -9,39 +10,39 @@
 import { usToMs } from "./_math.ts";
 import type { AimdRateControl } from "./aimd_rate_control.ts";
 import type { EstimateCallback } from "./abs_send_time_estimator.ts";
-import { type DelayFilter, DelayPipeline } from "./delay_pipeline.ts";
 import type { PacketBatch } from "./packet_batch.ts";
 import { RateStatistics } from "./rate_statistics.ts";
-import { SsrcMap } from "./ssrc_map.ts";
+import { type StreamEntry, StreamTable } from "./stream_table.ts";
 import { type BandwidthUsage, usageSeverity } from "./types.ts";
 
-const GROUP_LENGTH_TICKS = 90 * 5; // 5 ms at 90 kHz
-const TIMESTAMP_TO_MS = 1.0 / 90.0;
 const INITIAL_PROCESS_INTERVAL_US = 500_000;
 const BITRATE_WINDOW_MS = 1000;
+const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
+
+/** Send-time group length of the RTP-timestamp lanes: 5 ms at 90 kHz. */
+export const RTP_GROUP_LENGTH_TICKS = 90 * 5;
+/** Milliseconds per RTP tick; libwebrtc assumes a 90 kHz clock for every stream. */
+export const RTP_TIMESTAMP_TO_MS: number = 1.0 / 90.0;
 
 /** Options of {@linkcode SingleStreamEstimator}. */
 export interface SingleStreamEstimatorOptions {
-  /** Delay filter of each pipeline. */
-  filter: DelayFilter;
-  /** Trendline regression window. */
-  trendlineWindowSize: number;
-  /** Silence after which an SSRC's pipeline is dropped, in microseconds. */
+  /** Silence after which an SSRC is dropped, in microseconds. */
   streamTimeoutUs: number;
   /** The rate controller. */
   aimd: AimdRateControl;
   /** libwebrtc's OnReceiveBitrateChanged. */
   onEstimate: EstimateCallback;
+  /**
+   * Called when an update times out idle SSRCs at `nowUs`, so the owner of the delay pipelines can
+   * drop theirs at the same moment.
+   */
+  onExpire?: (nowUs: number) => void;
 }
 
 /** What the estimator keeps per SSRC. */
-export interface RtpStream {
-  /** The stream's SSRC. */
-  readonly ssrc: number;
-  /** Receiver clock at its last packet, µs. */
-  lastPacketUs: number;
-  /** The stream's delay pipeline. */
-  readonly pipeline: DelayPipeline;
+export interface RtpStream extends StreamEntry {
+  /** Verdict of the stream's detector at its last packet. */
+  usage: BandwidthUsage;
   /** Packets received. */
   packets: number;
   /** Payload bytes received. */
@@ -49,7 +50,7 @@ export interface RtpStream {
 }
 
 /**
- * Estimator driven by RTP timestamps, one detector per SSRC.
+ * Rate estimation from RTP-timestamp records, one detector verdict per SSRC.
  *
  * @example
  * ```ts
@@ -58,8 +59,7 @@ export interface RtpStream {
  * import { PacketBatch } from "./packet_batch.ts";
  * import assert from "node:assert/strict";
  * const estimator = new SingleStreamEstimator({
- *   filter: "kalman", trendlineWindowSize: 20, streamTimeoutUs: 2_000_000,
- *   aimd: new AimdRateControl(), onEstimate: () => {},
+ *   streamTimeoutUs: 2_000_000, aimd: new AimdRateControl(), onEstimate: () => {},
  * });
  * const batch = new PacketBatch(1);
  * batch.ssrc[0] = 7;
@@ -72,7 +72,7 @@ export interface RtpStream {
 export class SingleStreamEstimator {
   readonly #options: SingleStreamEstimatorOptions;
   readonly #aimd: AimdRateControl;
-  readonly #streams = new SsrcMap<RtpStream>();
+  readonly #streams: StreamTable<RtpStream>;
   readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #lastValidIncomingBps = 0;
   #lastProcessUs = -Infinity;
@@ -81,11 +81,17 @@ export class SingleStreamEstimator {
   /**
    * Creates an estimator with no streams.
    *
-   * @param options Filter, timeout, rate controller and callback.
+   * @param options Timeout, rate controller and callback.
    */
   constructor(options: SingleStreamEstimatorOptions) {
     this.#options = options;
     this.#aimd = options.aimd;
+    this.#streams = new StreamTable<RtpStream>({
+      timeoutUs: options.streamTimeoutUs,
+      timeoutsOnPacket: false,
+      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
+      retire: () => {},
+    });
   }
 
   /**
@@ -102,9 +108,7 @@ export class SingleStreamEstimator {
   get usage(): BandwidthUsage {
     let usage: BandwidthUsage = "normal";
     for (const stream of this.#streams.values) {
-      if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
-        usage = stream.pipeline.usage;
-      }
+      if (usageSeverity(stream.usage) > usageSeverity(usage)) usage = stream.usage;
     }
     return usage;
   }
@@ -134,11 +138,11 @@ export class SingleStreamEstimator {
    * @param ssrc The stream to drop.
    */
   removeStream(ssrc: number): void {
-    this.#streams.delete(ssrc);
+    this.#streams.remove(ssrc);
   }
 
   /**
-   * SSRCs with a pipeline, ascending.
+   * SSRCs with a detector, ascending.
    *
    * @returns A frozen array, shared until the set of streams changes.
    */
@@ -147,7 +151,8 @@ export class SingleStreamEstimator {
   }
 
   /**
-   * Processes record `index` of a batch; the timestamp column holds RTP timestamps.
+   * Processes record `index` of a batch: the timestamp column holds RTP timestamps and the usage
+   * column the SSRC's detector verdict after this packet.
    *
    * @param batch Packet records.
    * @param index The record.
@@ -155,9 +160,7 @@ export class SingleStreamEstimator {
   onRecord(batch: PacketBatch, index: number): void {
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
-    const ssrc = batch.ssrc[index];
-    const stream = this.#streams.getAt(batch.ssrc, index) ?? this.#admit(ssrc);
-    stream.lastPacketUs = nowUs;
+    const stream = this.#streams.touchAt(batch.ssrc, batch.nowUs, index);
     stream.packets++;
     stream.bytes += size;
 
@@ -171,8 +174,9 @@ export class SingleStreamEstimator {
     }
     this.#incoming.updateFrom(batch.size, batch.nowUs, index);
 
-    const prior = stream.pipeline.usage;
-    const usage = stream.pipeline.onRecord(batch, index, false);
+    const prior = stream.usage;
+    const usage = USAGES[batch.usage[index]];
+    stream.usage = usage;
     if (usage === "overusing") {
       const incoming = this.#incoming.rateAt(batch.nowUs, index);
       // The first overuse acts at once; later ones when a further cut is due.
@@ -203,33 +207,12 @@ export class SingleStreamEstimator {
     return next - nowUs;
   }
 
-  #admit(ssrc: number): RtpStream {
-    const pipeline = new DelayPipeline({
-      groupLengthTicks: GROUP_LENGTH_TICKS,
-      timestampToMs: TIMESTAMP_TO_MS,
-      filter: this.#options.filter,
-      trendlineWindowSize: this.#options.trendlineWindowSize,
-    });
-    const stream: RtpStream = { ssrc, lastPacketUs: 0, pipeline, packets: 0, bytes: 0 };
-    this.#streams.set(ssrc, stream);
-    return stream;
-  }
-
   #updateEstimate(nowUs: number): void {
-    let usage: BandwidthUsage = "normal";
-    const streams = this.#streams.values;
-    // Backwards, because deleting moves the last entry into the freed place.
-    for (let i = streams.length - 1; i >= 0; i--) {
-      const stream = streams[i];
-      if (nowUs - stream.lastPacketUs > this.#options.streamTimeoutUs) {
-        this.#streams.delete(stream.ssrc);
-      } else if (usageSeverity(stream.pipeline.usage) > usageSeverity(usage)) {
-        usage = stream.pipeline.usage;
-      }
-    }
+    this.#streams.expire(nowUs);
+    this.#options.onExpire?.(nowUs);
     if (this.#streams.size === 0) return;
     const aimd = this.#aimd;
-    const target = aimd.update(usage, this.#incoming.rate(usToMs(nowUs)), nowUs);
+    const target = aimd.update(this.usage, this.#incoming.rate(usToMs(nowUs)), nowUs);
     if (aimd.validEstimate) {
       this.#processIntervalUs = aimd.getFeedbackIntervalUs();
       this.#options.onEstimate(target, this.ssrcs());
