@@ -20,6 +20,7 @@ import {
   RTP_TIMESTAMP_TO_MS,
   SingleStreamEstimator,
 } from "./single_stream_estimator.ts";
+import { checkPacket } from "./packet_info.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
 
 const MAX_UINT32 = 0xffffffff;
@@ -154,18 +155,6 @@ function checkUint32(value: unknown, name: string, action: string): void {
       `Cannot ${action} as '${name}' must be a 32-bit unsigned integer: current value is ${value}`,
     );
   }
-}
-
-/** Throws the error for a bad packet field: TypeError for a non-number, RangeError otherwise. */
-function rejectField(name: string, value: unknown, expected: string): never {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot process packet as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  throw new RangeError(
-    `Cannot process packet as '${name}' must be ${expected}: current value is ${value}`,
-  );
 }
 
 function checkFinite(value: unknown, name: string, action: string): void {
@@ -323,28 +312,8 @@ export class BandwidthEstimator {
    * fractional size, non-finite time, abs-send-time not 24-bit).
    */
   onPacket(packet: PacketInfo, nowMs?: number): void {
-    // Checks are inline: passing a fractional field to a helper would box it on every packet.
-    if (typeof packet !== "object" || packet === null) {
-      throw new TypeError("Cannot process packet as 'packet' must be an object");
-    }
+    checkPacket(packet, nowMs);
     const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
-    if (!(Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= MAX_UINT32)) {
-      rejectField("ssrc", ssrc, "a 32-bit unsigned integer");
-    }
-    if (!Number.isFinite(arrivalTimeMs)) rejectField("arrivalTimeMs", arrivalTimeMs, "finite");
-    if (!(Number.isInteger(rtpTimestamp) && rtpTimestamp >= 0 && rtpTimestamp <= MAX_UINT32)) {
-      rejectField("rtpTimestamp", rtpTimestamp, "a 32-bit unsigned integer");
-    }
-    if (!(Number.isInteger(payloadSize) && payloadSize >= 0 && payloadSize <= 0xffff)) {
-      rejectField("payloadSize", payloadSize, "an integer in [0, 65535]");
-    }
-    if (
-      absSendTime !== undefined &&
-      !(Number.isInteger(absSendTime) && absSendTime >= 0 && absSendTime <= 0xffffff)
-    ) {
-      rejectField("absSendTime", absSendTime, "a 24-bit unsigned integer");
-    }
-    if (nowMs !== undefined && !Number.isFinite(nowMs)) rejectField("nowMs", nowMs, "finite");
 
     // Copy into a record: large numbers travel through typed arrays, never boxed.
     const record = this.#record;
@@ -370,13 +339,9 @@ export class BandwidthEstimator {
     lanes.admitAt(record.ssrc, record.nowUs, 0);
     const pipeline = this.#pipelines[lanes.lane]!;
     if (lanes.reset) pipeline.resetFilter();
-    if (abs) {
-      pipeline.onRecord(record, 0, true);
-      abs.onRecord(record, 0);
-    } else {
-      pipeline.onRecord(record, 0, false);
-      this.#rtp!.onRecord(record, 0);
-    }
+    pipeline.onRecord(record, 0);
+    if (abs) abs.onRecord(record, 0);
+    else this.#rtp!.onRecord(record, 0);
   }
 
   /**
@@ -508,6 +473,7 @@ export class BandwidthEstimator {
             timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
             filter: this.#filter,
             trendlineWindowSize: this.#trendlineWindowSize,
+            paceByArrival: !rtp,
           });
         },
         onLaneRetired: () => {},

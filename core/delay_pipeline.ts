@@ -33,6 +33,13 @@ export interface DelayPipelineOptions {
    */
   filter?: DelayFilter;
   /**
+   * Whether arrival time paces the filter and the threshold (abs-send-time) rather than the
+   * receiver clock (RTP timestamps), when fed records.
+   *
+   * @default {true}
+   */
+  paceByArrival?: boolean;
+  /**
    * Regression window of the trendline filter, in deltas (10–200).
    *
    * @default {20}
@@ -57,6 +64,7 @@ export class DelayPipeline {
   readonly #groupLengthTicks: number;
   readonly #timestampToMs: number;
   readonly #trendlineWindowSize: number;
+  readonly #paceByArrival: boolean;
   #interArrival: InterArrival;
   // Exactly one of the two filters is in use.
   #kalman: OveruseEstimator | undefined;
@@ -73,6 +81,7 @@ export class DelayPipeline {
     this.#groupLengthTicks = options.groupLengthTicks;
     this.#timestampToMs = options.timestampToMs;
     this.#trendlineWindowSize = options.trendlineWindowSize ?? 20;
+    this.#paceByArrival = options.paceByArrival ?? true;
     this.#interArrival = new InterArrival(this.#groupLengthTicks, this.#timestampToMs);
     if (options.filter === "trendline") {
       this.#detector = TrendlineEstimator.createDetector();
@@ -134,17 +143,17 @@ export class DelayPipeline {
   }
 
   /**
-   * Feeds record `index` of a batch and writes the verdict into its `usage` column. Abs-send-time
-   * pipelines pace the detector by arrival time, RTP-timestamp ones by the receiver clock.
+   * Feeds record `index` of a batch and writes the verdict into its `usage` column.
    *
    * @param batch Packet records.
    * @param index The record.
-   * @param paceByArrival Whether the detector is paced by arrival time (else by the clock).
    * @returns The detector's verdict.
    */
-  onRecord(batch: PacketBatch, index: number, paceByArrival: boolean): BandwidthUsage {
+  onRecord(batch: PacketBatch, index: number): BandwidthUsage {
     if (this.#interArrival.computeDeltasFrom(batch, index)) {
-      this.#sample.nowMs = usToMs(paceByArrival ? batch.arrivalUs[index] : batch.nowUs[index]);
+      this.#sample.nowMs = usToMs(
+        this.#paceByArrival ? batch.arrivalUs[index] : batch.nowUs[index],
+      );
       this.#filter();
     }
     const usage = this.#detector.state;
@@ -165,6 +174,30 @@ export class DelayPipeline {
       this.#kalman!.updateWith(sample, this.#detector.state);
       this.#detector.detectWith(sample);
     }
+  }
+
+  /**
+   * Writes the pipeline's figures into `out`: offset, modified offset, threshold, delta count, then
+   * the detector's state (8 numbers) from index 4.
+   *
+   * @param out At least 12 numbers, e.g. a batch's `figures`.
+   */
+  writeFigures(out: Float64Array): void {
+    out[0] = this.offsetMs;
+    out[1] = this.modifiedOffsetMs;
+    out[2] = this.thresholdMs;
+    out[3] = this.numDeltas;
+    this.#detector.save(out, 4);
+  }
+
+  /**
+   * Takes over the detector state from figures written by {@linkcode DelayPipeline.writeFigures}
+   * (grouping and filter stay fresh), as when a lane moves to a new pipeline.
+   *
+   * @param figures Figures of the lane's previous pipeline.
+   */
+  restoreDetector(figures: Float64Array): void {
+    this.#detector.restore(figures, 4);
   }
 
   /**

@@ -156,6 +156,42 @@ export class OveruseDetector {
   }
 
   // Reads its inputs from fields: fractional arguments to a call that is not inlined are boxed.
+  /**
+   * Writes the detector's whole state into `out` from `offset` (8 numbers), so it can be restored in
+   * another pipeline or thread.
+   *
+   * @param out Destination.
+   * @param offset First index.
+   */
+  save(out: Float64Array, offset: number): void {
+    out[offset] = this.#threshold;
+    out[offset + 1] = this.#hasLastUpdate ? 1 : 0;
+    out[offset + 2] = this.#lastUpdateMs;
+    out[offset + 3] = this.#prevOffset;
+    out[offset + 4] = this.#timeOverUsing;
+    out[offset + 5] = this.#overuseCounter;
+    out[offset + 6] = this.#hypothesis === "normal" ? 0 : this.#hypothesis === "underusing" ? 1 : 2;
+    out[offset + 7] = this.#modifiedOffset;
+  }
+
+  /**
+   * Restores a state written by {@linkcode OveruseDetector.save}.
+   *
+   * @param from Source.
+   * @param offset First index.
+   */
+  restore(from: Float64Array, offset: number): void {
+    this.#threshold = from[offset];
+    this.#hasLastUpdate = from[offset + 1] === 1;
+    this.#lastUpdateMs = from[offset + 2];
+    this.#prevOffset = from[offset + 3];
+    this.#timeOverUsing = from[offset + 4];
+    this.#overuseCounter = from[offset + 5];
+    const hypothesis = from[offset + 6];
+    this.#hypothesis = hypothesis === 0 ? "normal" : hypothesis === 1 ? "underusing" : "overusing";
+    this.#modifiedOffset = from[offset + 7];
+  }
+
   #updateThreshold(): void {
     const modifiedOffset = this.#modifiedOffset;
     const nowMs = this.#nowInput;

@@ -9,12 +9,18 @@
  */
 
 /** Bytes one record takes in a batch's buffer. */
-export const RECORD_BYTES: number = 5 * 8 + 1;
+export const RECORD_BYTES: number = 5 * 8 + 2;
+/** Numbers in a batch's `figures` area. */
+export const FIGURE_COUNT = 16;
+/** Bit of the `flags` column: restart the lane's grouping and filter before this record. */
+export const FLAG_RESET_FILTER = 1;
 
 /**
  * Columns of packet records. `timestamp` is the send time in ticks (upshifted abs-send-time) or the
  * RTP timestamp; times are integer microseconds; `usage` receives the detector verdict (0 normal,
- * 1 underusing, 2 overusing) when a pipeline processes the record.
+ * 1 underusing, 2 overusing) when a pipeline processes the record; `flags` carries
+ * {@linkcode FLAG_RESET_FILTER}. A small `figures` area lets a pipeline report its state with the
+ * batch.
  *
  * @example
  * ```ts
@@ -45,15 +51,22 @@ export class PacketBatch {
   readonly size: Float64Array;
   /** Detector verdict after the record, written by the pipeline. */
   readonly usage: Uint8Array;
+  /** Per-record flags. */
+  readonly flags: Uint8Array;
+  /** Pipeline figures after the batch (see `DelayPipeline.writeFigures`). */
+  readonly figures: Float64Array;
 
   /**
    * Creates a batch, on a fresh buffer or on one received from another thread.
    *
    * @param capacity Records the batch holds.
-   * @param buffer An existing buffer of `capacity × RECORD_BYTES` bytes.
+   * @param buffer An existing buffer of {@linkcode PacketBatch.byteLength} bytes.
    */
-  constructor(capacity: number, buffer: ArrayBuffer = new ArrayBuffer(capacity * RECORD_BYTES)) {
-    if (buffer.byteLength < capacity * RECORD_BYTES) {
+  constructor(
+    capacity: number,
+    buffer: ArrayBuffer = new ArrayBuffer(PacketBatch.byteLength(capacity)),
+  ) {
+    if (buffer.byteLength < PacketBatch.byteLength(capacity)) {
       throw new RangeError(
         `Cannot create packet batch as the buffer is too small: current size is ${buffer.byteLength} bytes`,
       );
@@ -61,11 +74,51 @@ export class PacketBatch {
     this.buffer = buffer;
     this.capacity = capacity;
     const column = capacity * 8;
-    this.ssrc = new Float64Array(buffer, 0, capacity);
-    this.timestamp = new Float64Array(buffer, column, capacity);
-    this.arrivalUs = new Float64Array(buffer, 2 * column, capacity);
-    this.nowUs = new Float64Array(buffer, 3 * column, capacity);
-    this.size = new Float64Array(buffer, 4 * column, capacity);
-    this.usage = new Uint8Array(buffer, 5 * column, capacity);
+    this.figures = new Float64Array(buffer, 0, FIGURE_COUNT);
+    const start = FIGURE_COUNT * 8;
+    this.ssrc = new Float64Array(buffer, start, capacity);
+    this.timestamp = new Float64Array(buffer, start + column, capacity);
+    this.arrivalUs = new Float64Array(buffer, start + 2 * column, capacity);
+    this.nowUs = new Float64Array(buffer, start + 3 * column, capacity);
+    this.size = new Float64Array(buffer, start + 4 * column, capacity);
+    this.usage = new Uint8Array(buffer, start + 5 * column, capacity);
+    this.flags = new Uint8Array(buffer, start + 5 * column + capacity, capacity);
+  }
+
+  /**
+   * Bytes a batch of `capacity` records needs.
+   *
+   * @param capacity Records.
+   * @returns Buffer size in bytes.
+   */
+  static byteLength(capacity: number): number {
+    return FIGURE_COUNT * 8 + capacity * RECORD_BYTES;
+  }
+
+  /**
+   * Records a buffer of `byteLength` bytes holds.
+   *
+   * @param byteLength Buffer size in bytes.
+   * @returns Capacity in records.
+   */
+  static capacityOf(byteLength: number): number {
+    return Math.floor((byteLength - FIGURE_COUNT * 8) / RECORD_BYTES);
+  }
+
+  /**
+   * Copies record `from` of `source` into record `to` of this batch (usage and flags included).
+   *
+   * @param source The batch to copy from.
+   * @param from Record index in `source`.
+   * @param to Record index here.
+   */
+  copyRecord(source: PacketBatch, from: number, to: number): void {
+    this.ssrc[to] = source.ssrc[from];
+    this.timestamp[to] = source.timestamp[from];
+    this.arrivalUs[to] = source.arrivalUs[from];
+    this.nowUs[to] = source.nowUs[from];
+    this.size[to] = source.size[from];
+    this.usage[to] = source.usage[from];
+    this.flags[to] = source.flags[from];
   }
 }
