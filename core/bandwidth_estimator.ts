@@ -477,6 +477,7 @@ export class BandwidthEstimator {
           });
         },
         onLaneRetired: () => {},
+        onLaneRevived: () => {},
         onLaneDropped: (lane) => {
           pipelines[lane] = undefined;
         },

@@ -28,6 +28,8 @@ export interface LaneHooks {
   onLaneCreated(lane: number, ssrc: number): void;
   /** A lane's streams all timed out; its pipeline state must be kept (it may come back). */
   onLaneRetired(lane: number): void;
+  /** A retired lane has a packet again; its first record carries the reset flag. */
+  onLaneRevived(lane: number): void;
   /** A lane is gone for good; its pipeline can be discarded. */
   onLaneDropped(lane: number): void;
 }
@@ -58,7 +60,12 @@ interface LaneEntry extends StreamEntry {
  * const created: number[] = [];
  * const lanes = new LaneTable({
  *   kind: "abs-send-time", grouping: "per-stream", streamTimeoutUs: 2_000_000,
- *   hooks: { onLaneCreated: (lane) => created.push(lane), onLaneRetired() {}, onLaneDropped() {} },
+ *   hooks: {
+ *     onLaneCreated: (lane) => created.push(lane),
+ *     onLaneRetired() {},
+ *     onLaneRevived() {},
+ *     onLaneDropped() {},
+ *   },
  * });
  * lanes.admit(0xaaaa, 0);
  * lanes.admit(0xbbbb, 10);
@@ -99,6 +106,16 @@ export class LaneTable {
   /** Number of active SSRCs. */
   get size(): number {
     return this.#table.size;
+  }
+
+  /**
+   * Whether an SSRC is active.
+   *
+   * @param ssrc The SSRC.
+   * @returns `true` when it has a lane now.
+   */
+  has(ssrc: number): boolean {
+    return this.#table.get(ssrc) !== undefined;
   }
 
   /**
@@ -175,6 +192,7 @@ export class LaneTable {
     if (dormant !== undefined) {
       this.#dormant.delete(ssrc);
       this.reset = true;
+      this.#options.hooks.onLaneRevived(dormant);
       return { ssrc, lastSeenUs: 0, lane: dormant };
     }
     return { ssrc, lastSeenUs: 0, lane: this.#newLane(ssrc) };

@@ -1,0 +1,988 @@
+/**
+ * The coordinator: receives packets on the receiving thread, admits them to lanes, ships each lane's
+ * records in batches to a host (inline, a worker per stream, or a pool), and replays the verdicts
+ * that come back through the core's estimators in arrival order. It also ends streams that stay
+ * silent, runs the REMB throttler and emits estimates and REMB bytes.
+ *
+ * Every packet is first written to an ordered log of records on the coordinator's thread. A lane's
+ * batch is a copy of its records; what comes back is only the verdicts (and the pipeline's figures).
+ * The log is therefore the truth: replay follows it, and a lane whose worker dies is finished from it
+ * by an inline pipeline that takes over the detector state.
+ *
+ * For the same packets and the same flush points, every host yields the same sequence of estimates
+ * and REMB packets, and the same values as the core's {@linkcode BandwidthEstimator}, later by at
+ * most one flush interval plus the time a worker needs to answer.
+ *
+ * @module
+ */
+
+import { msToUs, usToMs } from "../core/_math.ts";
+import { absSendTimeToTicks } from "../core/abs_send_time.ts";
+import { AbsSendTimeEstimator, type Grouping } from "../core/abs_send_time_estimator.ts";
+import { AimdRateControl } from "../core/aimd_rate_control.ts";
+import type { DelayFilter } from "../core/delay_pipeline.ts";
+import { EstimatorSelector } from "../core/estimator_selector.ts";
+import { type EstimatorKind, LaneTable } from "../core/lane_table.ts";
+import { FLAG_RESET_FILTER, PacketBatch } from "../core/packet_batch.ts";
+import { checkPacket } from "../core/packet_info.ts";
+import { encodeRemb } from "../core/remb.ts";
+import { RembThrottler } from "../core/remb_throttler.ts";
+import { SingleStreamEstimator } from "../core/single_stream_estimator.ts";
+import type { BandwidthUsage, PacketInfo, RateControlState } from "../core/types.ts";
+import {
+  type HostCallbacks,
+  type HostKind,
+  InlineHost,
+  type LaneHost,
+  PoolHost,
+  type WorkerFactory,
+  WorkerPerStreamHost,
+  type WorkerSources,
+} from "./hosts.ts";
+import type { LaneConfig } from "./protocol.ts";
+import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
+
+/** A clock in milliseconds; the default is `performance.now()`. */
+export interface Clock {
+  /** The current time in milliseconds. */
+  nowMs(): number;
+}
+
+/** Repeating timers; the default uses `setInterval` and unrefs it so an idle process can exit. */
+export interface Timers {
+  /** Calls `callback` every `ms` milliseconds; returns a handle. */
+  setInterval(callback: () => void, ms: number): unknown;
+  /** Stops a timer. */
+  clearInterval(handle: unknown): void;
+}
+
+/** Something the application may want to know about. */
+export type CoordinatorEvent =
+  | {
+    /** A new SSRC was turned away because `maxStreams` streams are active. */
+    type: "stream-refused";
+    /** The refused SSRC. */
+    ssrc: number;
+    /** Active streams at the time. */
+    activeStreams: number;
+  }
+  | {
+    /** A lane's worker failed; the lane now runs inline from the state it had. */
+    type: "lane-failed";
+    /** SSRC the lane was opened for. */
+    ssrc: number;
+    /** What the worker reported. */
+    error: string;
+  }
+  | {
+    /** The estimator changed between abs-send-time and RTP timestamps, starting afresh. */
+    type: "estimator-switched";
+    /** The new estimator. */
+    kind: EstimatorKind;
+  };
+
+/** Options of {@linkcode Coordinator}. */
+export interface CoordinatorOptions {
+  /**
+   * Where the delay pipelines run.
+   *
+   * @default {"worker-per-stream"}
+   */
+  host?: HostKind;
+  /**
+   * Workers of the `pool` host.
+   *
+   * @default {1}
+   */
+  poolSize?: number;
+  /**
+   * Delay pipeline per SSRC, or one for the transport (all of it in one worker).
+   *
+   * @default {"per-stream"}
+   */
+  grouping?: Grouping;
+  /**
+   * The delay filter.
+   *
+   * @default {"kalman"}
+   */
+  filter?: DelayFilter;
+  /**
+   * Trendline regression window.
+   *
+   * @default {20}
+   */
+  trendlineWindowSize?: number;
+  /**
+   * Floor of the estimate, bps.
+   *
+   * @default {5000}
+   */
+  minBitrateBps?: number;
+  /**
+   * Ceiling of the estimate, bps.
+   *
+   * @default {30000000}
+   */
+  maxBitrateBps?: number;
+  /**
+   * A starting estimate, bps.
+   *
+   * @default {undefined}
+   */
+  startBitrateBps?: number;
+  /**
+   * Silence after which a stream ends (and its worker with it), ms.
+   *
+   * @default {2000}
+   */
+  streamTimeoutMs?: number;
+  /**
+   * Longest time a record waits before its batch is sent, ms.
+   *
+   * @default {10}
+   */
+  flushIntervalMs?: number;
+  /**
+   * Records per batch; a full batch is sent at once.
+   *
+   * @default {64}
+   */
+  batchSize?: number;
+  /**
+   * Streams tracked at once; packets of further SSRCs are refused and counted.
+   *
+   * @default {64}
+   */
+  maxStreams?: number;
+  /**
+   * SSRC the REMB packets are sent from.
+   *
+   * @default {1}
+   */
+  senderSsrc?: number;
+  /**
+   * Longest time between two REMB packets while an estimate exists, ms.
+   *
+   * @default {1000}
+   */
+  rembIntervalMs?: number;
+  /** Called with each estimate, exactly where the core estimator would call it. */
+  onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
+  /** Called with each REMB packet to send. */
+  onRemb?: (packet: Uint8Array, bitrateBps: number, ssrcs: readonly number[]) => void;
+  /** Called on refused streams, failed workers and estimator switches. */
+  onEvent?: (event: CoordinatorEvent) => void;
+  /**
+   * Receives what a callback threw; the coordinator carries on.
+   *
+   * @default {console.error}
+   */
+  onError?: (error: unknown) => void;
+  /** The clock; injected in tests. */
+  clock?: Clock;
+  /** The timers; injected in tests (a no-op timer plus explicit `flush()` calls). */
+  timers?: Timers;
+  /** Makes the spawner worker; injected in tests to count or break workers. */
+  workerFactory?: WorkerFactory;
+  /**
+   * Where worker code comes from: the self-contained bundle (works from any import URL and offline),
+   * or the module files next to this one.
+   *
+   * @default {"bundle"}
+   */
+  workerSources?: "bundle" | "module" | WorkerSources;
+}
+
+/** Per-stream figures in {@linkcode CoordinatorStats}. */
+export interface CoordinatorStreamStats {
+  /** The SSRC. */
+  ssrc: number;
+  /** Verdict of its lane at its last replayed packet. */
+  usage: BandwidthUsage;
+  /** Its lane's delay offset after the last returned batch, ms. */
+  delayOffsetMs: number;
+  /** Its lane's modified offset, ms. */
+  modifiedOffsetMs: number;
+  /** Its lane's threshold, ms. */
+  thresholdMs: number;
+  /** Packets replayed. */
+  packets: number;
+}
+
+/** A snapshot of the coordinator. */
+export interface CoordinatorStats {
+  /** Active estimator. */
+  mode: EstimatorKind | undefined;
+  /** Estimate in bps (0 without one). */
+  estimateBps: number;
+  /** Fused detector state. */
+  usage: BandwidthUsage;
+  /** AIMD state. */
+  rateControlState: RateControlState;
+  /** Host in use. */
+  host: HostKind;
+  /** Workers alive. */
+  liveWorkers: number;
+  /** Records written but not yet replayed. */
+  pendingRecords: number;
+  /** Packets accepted. */
+  packets: number;
+  /** Streams refused for `maxStreams`. */
+  refusedStreams: number;
+  /** Packets of refused streams. */
+  refusedPackets: number;
+  /** Packets the abs-send-time estimator ignored for lacking the extension. */
+  packetsWithoutAbsSendTime: number;
+  /** Lanes whose worker failed and that now run inline. */
+  failedLanes: number;
+  /** REMB packets emitted. */
+  rembsSent: number;
+  /** Active streams. */
+  streams: CoordinatorStreamStats[];
+}
+
+/** Thrown by calls made after {@linkcode Coordinator.close}. */
+export class CoordinatorClosedError extends Error {
+  /** @param action What was attempted. */
+  constructor(action: string) {
+    super(`Cannot ${action} as the coordinator is closed`);
+    this.name = "CoordinatorClosedError";
+  }
+}
+
+const ENTRY_RECORD = 0;
+const ENTRY_PROCESS = 1;
+const ENTRY_REMOVE = 2;
+const ENTRY_SWITCH_ABS = 3;
+const ENTRY_SWITCH_RTP = 4;
+const INITIAL_LOG_CAPACITY = 4096;
+const FREE_BATCHES_PER_LANE = 4;
+
+/** A lane as the coordinator tracks it, for the lane's whole life. */
+interface Lane {
+  readonly id: number;
+  readonly ssrc: number;
+  host: LaneHost;
+  pending: PacketBatch;
+  pendingLength: number;
+  readonly free: PacketBatch[];
+  readonly inFlight: number[]; // lengths of batches sent and not back
+  readonly returned: PacketBatch[];
+  readonly returnedLengths: number[];
+  cursor: number;
+  readonly figures: Float64Array;
+  retired: boolean; // no streams; the host may release it once idle
+  released: boolean; // the host was told to retire it
+  dropped: boolean;
+  failed: boolean;
+}
+
+/**
+ * Runs the receive-side estimator with its delay pipelines on a host of choice.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "./coordinator.ts";
+ * import assert from "node:assert/strict";
+ * let now = 0;
+ * const coordinator = new Coordinator({
+ *   host: "inline",
+ *   clock: { nowMs: () => now },
+ *   timers: { setInterval: () => 0, clearInterval() {} },
+ * });
+ * for (let i = 0; i < 10; i++) {
+ *   now = 1000 + i * 5;
+ *   coordinator.onPacket({
+ *     ssrc: 7, arrivalTimeMs: now, payloadSize: 1000, rtpTimestamp: i * 450,
+ *     absSendTime: Math.round((i * 5 * 2 ** 18) / 1000),
+ *   });
+ * }
+ * await coordinator.flush();
+ * assert.ok(coordinator.getEstimate() > 1_500_000); // a probe cluster at 1.6 Mbit/s
+ * await coordinator.close();
+ * ```
+ */
+export class Coordinator {
+  readonly #hostKind: HostKind;
+  readonly #grouping: Grouping;
+  readonly #filter: DelayFilter;
+  readonly #trendlineWindowSize: number;
+  readonly #minBitrateBps: number;
+  readonly #maxBitrateBps: number;
+  readonly #startBitrateBps: number | undefined;
+  readonly #streamTimeoutUs: number;
+  readonly #batchSize: number;
+  readonly #maxStreams: number;
+  readonly #senderSsrc: number;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  readonly #timer: unknown;
+  readonly #onEstimate: CoordinatorOptions["onEstimate"];
+  readonly #onRemb: CoordinatorOptions["onRemb"];
+  readonly #onEvent: CoordinatorOptions["onEvent"];
+  readonly #onError: (error: unknown) => void;
+  readonly #callbacks: HostCallbacks;
+  readonly #fallbackCallbacks: HostCallbacks;
+  readonly #host: LaneHost;
+  #fallback: InlineHost | undefined;
+  readonly #throttler: RembThrottler;
+
+  // Receiving side.
+  readonly #selector = new EstimatorSelector();
+  #lanes: LaneTable | undefined;
+  #laneConfig: LaneConfig | undefined;
+  readonly #laneOf: (Lane | undefined)[] = []; // by lane-table id
+  readonly #byId = new Map<number, Lane>();
+  readonly #dirty = new Set<Lane>();
+  #nextLaneId = 0;
+  readonly #refused = new Set<number>();
+
+  // The ordered log of records and events, a ring.
+  #log: PacketBatch;
+  #logKinds: Uint8Array;
+  #logLanes: (Lane | undefined)[];
+  #logValues: Float64Array;
+  #logHead = 0;
+  #logLength = 0;
+
+  // Replay side.
+  #aimd: AimdRateControl;
+  #abs: AbsSendTimeEstimator | undefined;
+  #rtp: SingleStreamEstimator | undefined;
+  #replayNowMs = 0;
+  #rttMs: number | undefined;
+
+  #packets = 0;
+  #refusedPackets = 0;
+  #packetsWithoutAbsSendTime = 0;
+  #failedLanes = 0;
+  #rembsSent = 0;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+
+  /**
+   * Creates a coordinator; worker hosts start their spawner (and a pool its workers) here.
+   *
+   * @param options Host, estimator settings, batching, limits and callbacks.
+   * @throws {TypeError} An option has the wrong type.
+   * @throws {RangeError} An option is out of range.
+   */
+  constructor(options: CoordinatorOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create coordinator as 'options' must be an object");
+    }
+    checkChoice(options.host, "host", ["worker-per-stream", "inline", "pool"]);
+    checkChoice(options.grouping, "grouping", ["per-stream", "transport"]);
+    checkChoice(options.filter, "filter", ["kalman", "trendline"]);
+    checkRange(options.poolSize, "poolSize", 1, 64, true);
+    checkRange(options.trendlineWindowSize, "trendlineWindowSize", 10, 200, true);
+    checkRange(options.minBitrateBps, "minBitrateBps", 1, 1e12, true);
+    checkRange(options.maxBitrateBps, "maxBitrateBps", 1, 1e12, true);
+    checkRange(options.startBitrateBps, "startBitrateBps", 1, 1e12, true);
+    checkRange(options.streamTimeoutMs, "streamTimeoutMs", 1, 86_400_000, false);
+    checkRange(options.flushIntervalMs, "flushIntervalMs", 1, 1000, false);
+    checkRange(options.batchSize, "batchSize", 1, 65_536, true);
+    checkRange(options.maxStreams, "maxStreams", 1, 1_000_000, true);
+    checkRange(options.senderSsrc, "senderSsrc", 0, 0xffffffff, true);
+    checkRange(options.rembIntervalMs, "rembIntervalMs", 1, 60_000, false);
+    for (const name of ["onEstimate", "onRemb", "onEvent", "onError", "workerFactory"] as const) {
+      if (options[name] !== undefined && typeof options[name] !== "function") {
+        throw new TypeError(`Cannot create coordinator as '${name}' must be a function`);
+      }
+    }
+    this.#hostKind = options.host ?? "worker-per-stream";
+    this.#grouping = options.grouping ?? "per-stream";
+    this.#filter = options.filter ?? "kalman";
+    this.#trendlineWindowSize = options.trendlineWindowSize ?? 20;
+    this.#minBitrateBps = options.minBitrateBps ?? 5_000;
+    this.#maxBitrateBps = options.maxBitrateBps ?? 30_000_000;
+    if (this.#minBitrateBps > this.#maxBitrateBps) {
+      throw new RangeError(
+        `Cannot create coordinator as 'minBitrateBps' must not exceed 'maxBitrateBps': current values are ${this.#minBitrateBps} and ${this.#maxBitrateBps}`,
+      );
+    }
+    this.#startBitrateBps = options.startBitrateBps;
+    this.#streamTimeoutUs = msToUs(options.streamTimeoutMs ?? 2000);
+    this.#batchSize = options.batchSize ?? 64;
+    this.#maxStreams = options.maxStreams ?? 64;
+    this.#senderSsrc = options.senderSsrc ?? 1;
+    this.#clock = options.clock ?? { nowMs: () => performance.now() };
+    this.#timers = options.timers ?? defaultTimers;
+    this.#onEstimate = options.onEstimate;
+    this.#onRemb = options.onRemb;
+    this.#onEvent = options.onEvent;
+    this.#onError = options.onError ??
+      ((error) => console.error("Coordinator callback threw:", error));
+
+    this.#log = new PacketBatch(INITIAL_LOG_CAPACITY);
+    this.#logKinds = new Uint8Array(INITIAL_LOG_CAPACITY);
+    this.#logLanes = new Array(INITIAL_LOG_CAPACITY).fill(undefined);
+    this.#logValues = new Float64Array(INITIAL_LOG_CAPACITY);
+    this.#aimd = this.#newAimd();
+
+    this.#throttler = new RembThrottler({
+      resendIntervalMs: options.rembIntervalMs ?? 1000,
+      onSend: (bitrateBps, ssrcs) => this.#sendRemb(bitrateBps, ssrcs),
+      onError: (error) => this.#report(error),
+    });
+    this.#callbacks = {
+      onResults: (lane, batch, length) => {
+        // Results of a worker that was declared failed are stale: the log has moved on.
+        if (!this.#byId.get(lane)?.failed) this.#onResults(lane, batch, length);
+      },
+      onLaneFailed: (lane, error) => this.#onLaneFailed(lane, error),
+    };
+    this.#fallbackCallbacks = {
+      onResults: (lane, batch, length) => this.#onResults(lane, batch, length),
+      onLaneFailed: (_lane, error) => this.#report(new Error(`Inline lane failed: ${error}`)),
+    };
+    const sources = options.workerSources === "module"
+      ? moduleWorkerSources()
+      : typeof options.workerSources === "object"
+      ? options.workerSources
+      : undefined;
+    const factory: WorkerFactory = options.workerFactory ??
+      ((url, name) => new Worker(url, { type: "module", name }));
+    switch (this.#hostKind) {
+      case "inline":
+        this.#host = new InlineHost(this.#callbacks);
+        break;
+      case "pool":
+        this.#host = new PoolHost(
+          this.#callbacks,
+          sources ?? defaultWorkerSources(),
+          factory,
+          options.poolSize ?? 1,
+        );
+        break;
+      default:
+        this.#host = new WorkerPerStreamHost(
+          this.#callbacks,
+          sources ?? defaultWorkerSources(),
+          factory,
+        );
+    }
+    this.#timer = this.#timers.setInterval(() => this.#tick(), options.flushIntervalMs ?? 10);
+  }
+
+  /** Whether {@linkcode Coordinator.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Workers alive (the spawner included); 0 for the inline host and after close. */
+  get liveWorkers(): number {
+    return this.#host.liveWorkers;
+  }
+
+  /**
+   * Takes one received packet on the receiving thread.
+   *
+   * @param packet The packet; not kept.
+   * @param nowMs Receiver clock when processed, ms.
+   * @default nowMs `packet.arrivalTimeMs`
+   * @throws {CoordinatorClosedError} After close.
+   * @throws {TypeError} A field has the wrong type.
+   * @throws {RangeError} A field is out of range.
+   */
+  onPacket(packet: PacketInfo, nowMs?: number): void {
+    if (this.#closed) throw new CoordinatorClosedError("process packet");
+    checkPacket(packet, nowMs);
+    const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
+    const hasAbsSendTime = absSendTime !== undefined;
+    if (this.#selector.onPacket(hasAbsSendTime)) this.#switchTo(this.#selector.kind!);
+    if (this.#selector.kind === "abs-send-time" && !hasAbsSendTime) {
+      this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
+      return;
+    }
+    const lanes = this.#lanes!;
+    if (lanes.size >= this.#maxStreams && !lanes.has(ssrc)) {
+      this.#refusePacket(ssrc, lanes.size);
+      return;
+    }
+    this.#packets++;
+
+    const index = this.#push(ENTRY_RECORD, 0);
+    const log = this.#log;
+    log.ssrc[index] = ssrc;
+    log.timestamp[index] = hasAbsSendTime ? absSendTimeToTicks(absSendTime) : rtpTimestamp;
+    log.arrivalUs[index] = Math.round(arrivalTimeMs * 1000);
+    log.nowUs[index] = nowMs === undefined ? log.arrivalUs[index] : Math.round(nowMs * 1000);
+    log.size[index] = payloadSize;
+    log.usage[index] = 0;
+    lanes.admitAt(log.ssrc, log.nowUs, index);
+    log.flags[index] = lanes.reset ? FLAG_RESET_FILTER : 0;
+    const lane = this.#laneOf[lanes.lane]!;
+    this.#logLanes[index] = lane;
+
+    lane.pending.copyRecord(log, index, lane.pendingLength);
+    if (lane.pendingLength++ === 0) this.#dirty.add(lane);
+    if (lane.pendingLength === this.#batchSize) {
+      this.#dirty.delete(lane);
+      this.#submit(lane);
+      lane.host.flush();
+    }
+  }
+
+  /**
+   * Sends every pending batch, runs the periodic work (RTP-timestamp updates, stream timeouts,
+   * REMB resend), and resolves once everything sent so far has come back and been replayed. The
+   * flush timer runs the same step.
+   *
+   * @returns A promise that resolves when the log is replayed up to here.
+   * @throws {CoordinatorClosedError} After close.
+   */
+  flush(): Promise<void> {
+    if (this.#closed) return Promise.reject(new CoordinatorClosedError("flush"));
+    this.#tick();
+    if (this.#logLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /**
+   * Stops counting an SSRC, as a timeout would.
+   *
+   * @param ssrc The SSRC.
+   * @throws {CoordinatorClosedError} After close.
+   */
+  removeStream(ssrc: number): void {
+    if (this.#closed) throw new CoordinatorClosedError("remove stream");
+    if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
+      throw new RangeError(
+        `Cannot remove stream as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
+      );
+    }
+    this.#lanes?.remove(ssrc);
+    this.#push(ENTRY_REMOVE, ssrc);
+    this.#drain();
+  }
+
+  /**
+   * Sets the round-trip time used by the rate controller.
+   *
+   * @param rttMs Positive, ms.
+   * @throws {RangeError} Not a positive finite number.
+   */
+  setRtt(rttMs: number): void {
+    if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
+      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
+    }
+    this.#rttMs = rttMs;
+    this.#aimd.setRtt(rttMs);
+  }
+
+  /**
+   * Caps what REMB will ever announce, and announces the cap at once.
+   *
+   * @param bitrateBps The cap, bps.
+   * @throws {CoordinatorClosedError} After close.
+   * @throws {RangeError} Not a non-negative integer.
+   */
+  setMaxDesiredBitrate(bitrateBps: number): void {
+    if (this.#closed) throw new CoordinatorClosedError("set the maximum bitrate");
+    this.#throttler.setMaxDesiredBitrate(bitrateBps, this.#clock.nowMs());
+  }
+
+  /**
+   * The latest replayed estimate.
+   *
+   * @returns bps; 0 without a valid estimate or active stream.
+   */
+  getEstimate(): number {
+    return (this.#abs ?? this.#rtp)?.latestEstimate() ?? 0;
+  }
+
+  /**
+   * The active SSRCs as of the last replayed packet.
+   *
+   * @returns Ascending.
+   */
+  getSSRCs(): number[] {
+    return [...((this.#abs ?? this.#rtp)?.ssrcs() ?? [])];
+  }
+
+  /**
+   * A snapshot of the coordinator.
+   *
+   * @returns Typed figures.
+   */
+  stats(): CoordinatorStats {
+    const source = this.#abs ?? this.#rtp;
+    const streams: CoordinatorStreamStats[] = [];
+    for (const ssrc of source?.ssrcs() ?? []) {
+      const stream = source!.stream(ssrc)!;
+      const laneId = this.#lanes?.laneOf(ssrc) ?? -1;
+      const figures = laneId >= 0 ? this.#laneOf[laneId]?.figures : undefined;
+      streams.push({
+        ssrc,
+        usage: stream.usage,
+        delayOffsetMs: figures?.[0] ?? 0,
+        modifiedOffsetMs: figures?.[1] ?? 0,
+        thresholdMs: figures?.[2] ?? 12.5,
+        packets: stream.packets,
+      });
+    }
+    return {
+      mode: this.#selector.kind,
+      estimateBps: this.getEstimate(),
+      usage: source?.usage ?? "normal",
+      rateControlState: this.#aimd.state,
+      host: this.#hostKind,
+      liveWorkers: this.liveWorkers,
+      pendingRecords: this.#logLength,
+      packets: this.#packets,
+      refusedStreams: this.#refused.size,
+      refusedPackets: this.#refusedPackets,
+      packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
+      failedLanes: this.#failedLanes,
+      rembsSent: this.#rembsSent,
+      streams,
+    };
+  }
+
+  /**
+   * Stops the timer, ends every worker and rejects later calls. Idempotent.
+   *
+   * @returns A promise that resolves once everything is released.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#timers.clearInterval(this.#timer);
+    this.#host.close();
+    this.#fallback?.close();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+    return Promise.resolve();
+  }
+
+  // --- receiving side ---------------------------------------------------------------------------
+
+  #switchTo(kind: EstimatorKind): void {
+    if (this.#lanes) {
+      this.#lanes.clear();
+      this.#safe(() => this.#onEvent?.({ type: "estimator-switched", kind }));
+    }
+    this.#push(kind === "abs-send-time" ? ENTRY_SWITCH_ABS : ENTRY_SWITCH_RTP, 0);
+    const config: LaneConfig = {
+      kind,
+      filter: this.#filter,
+      trendlineWindowSize: this.#trendlineWindowSize,
+    };
+    this.#laneConfig = config;
+    this.#lanes = new LaneTable({
+      kind,
+      grouping: this.#grouping,
+      streamTimeoutUs: this.#streamTimeoutUs,
+      hooks: {
+        onLaneCreated: (tableLane, ssrc) => this.#openLane(tableLane, ssrc, config),
+        onLaneRetired: (tableLane) => this.#retireLane(this.#laneOf[tableLane]!),
+        onLaneRevived: (tableLane) => this.#reviveLane(this.#laneOf[tableLane]!, config),
+        onLaneDropped: (tableLane) => {
+          const lane = this.#laneOf[tableLane]!;
+          this.#laneOf[tableLane] = undefined;
+          lane.dropped = true;
+          this.#releaseIfIdle(lane);
+        },
+      },
+    });
+  }
+
+  #openLane(tableLane: number, ssrc: number, config: LaneConfig): void {
+    const lane: Lane = {
+      id: this.#nextLaneId++,
+      ssrc,
+      host: this.#host,
+      pending: new PacketBatch(this.#batchSize),
+      pendingLength: 0,
+      free: [],
+      inFlight: [],
+      returned: [],
+      returnedLengths: [],
+      cursor: 0,
+      figures: new Float64Array(16),
+      retired: false,
+      released: false,
+      dropped: false,
+      failed: false,
+    };
+    this.#laneOf[tableLane] = lane;
+    this.#byId.set(lane.id, lane);
+    lane.host.open(lane.id, ssrc, config, undefined);
+  }
+
+  #retireLane(lane: Lane): void {
+    lane.retired = true;
+    this.#releaseIfIdle(lane);
+  }
+
+  #reviveLane(lane: Lane, config: LaneConfig): void {
+    lane.retired = false;
+    if (lane.released) {
+      // Its worker was ended: a new pipeline takes over the detector (the filter restarts anyway).
+      lane.released = false;
+      lane.host.open(lane.id, lane.ssrc, config, lane.figures);
+    }
+  }
+
+  // Lets the host free a lane once nothing of it is pending or in flight.
+  #releaseIfIdle(lane: Lane): void {
+    if (lane.pendingLength > 0 || lane.inFlight.length > 0) return;
+    if (lane.dropped) {
+      lane.host.drop(lane.id);
+      this.#byId.delete(lane.id);
+    } else if (lane.retired && !lane.released) {
+      lane.released = true;
+      lane.host.retire(lane.id);
+    }
+  }
+
+  #refusePacket(ssrc: number, active: number): void {
+    this.#refusedPackets++;
+    if (this.#refused.has(ssrc) || this.#refused.size >= 65_536) return;
+    this.#refused.add(ssrc);
+    this.#safe(() => this.#onEvent?.({ type: "stream-refused", ssrc, activeStreams: active }));
+  }
+
+  #submit(lane: Lane): void {
+    const length = lane.pendingLength;
+    lane.host.submit(lane.id, lane.pending, length);
+    lane.inFlight.push(length);
+    lane.pending = lane.free.pop() ?? new PacketBatch(this.#batchSize);
+    lane.pendingLength = 0;
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    const nowMs = this.#clock.nowMs();
+    const nowUs = msToUs(nowMs);
+    if (this.#selector.kind === "rtp-timestamp") {
+      this.#push(ENTRY_PROCESS, nowUs);
+    } else if (this.#lanes) {
+      this.#lanes.expire(nowUs); // End silent streams even when no packet comes to notice.
+    }
+    for (const lane of this.#dirty) this.#submit(lane);
+    this.#dirty.clear();
+    this.#host.flush();
+    this.#fallback?.flush();
+    this.#drain();
+    this.#throttler.process(nowMs);
+  }
+
+  // --- the log ------------------------------------------------------------------------------------
+
+  #push(kind: number, value: number): number {
+    if (this.#logLength === this.#log.capacity) this.#grow();
+    const index = (this.#logHead + this.#logLength) & (this.#log.capacity - 1);
+    this.#logKinds[index] = kind;
+    this.#logValues[index] = value;
+    this.#logLanes[index] = undefined;
+    this.#logLength++;
+    return index;
+  }
+
+  #grow(): void {
+    const old = this.#log;
+    const capacity = old.capacity * 2;
+    const log = new PacketBatch(capacity);
+    const kinds = new Uint8Array(capacity);
+    const lanes: (Lane | undefined)[] = new Array(capacity).fill(undefined);
+    const values = new Float64Array(capacity);
+    for (let i = 0; i < this.#logLength; i++) {
+      const from = (this.#logHead + i) & (old.capacity - 1);
+      log.copyRecord(old, from, i);
+      kinds[i] = this.#logKinds[from];
+      lanes[i] = this.#logLanes[from];
+      values[i] = this.#logValues[from];
+    }
+    this.#log = log;
+    this.#logKinds = kinds;
+    this.#logLanes = lanes;
+    this.#logValues = values;
+    this.#logHead = 0;
+  }
+
+  // --- replay side --------------------------------------------------------------------------------
+
+  #onResults(laneId: number, batch: PacketBatch, length: number): void {
+    const lane = this.#byId.get(laneId);
+    if (!lane) return;
+    lane.inFlight.shift();
+    lane.returned.push(batch);
+    lane.returnedLengths.push(length);
+    lane.figures.set(batch.figures);
+    this.#drain();
+    this.#releaseIfIdle(lane);
+  }
+
+  #onLaneFailed(laneId: number, error: string): void {
+    const lane = this.#byId.get(laneId);
+    if (!lane || lane.failed) return;
+    lane.failed = true;
+    this.#failedLanes++;
+    this.#fallback ??= new InlineHost(this.#fallbackCallbacks);
+    lane.host = this.#fallback;
+    // What was in flight is lost: its records keep the lane's last verdict; the rest runs inline.
+    const verdict = lane.figures[10];
+    for (const length of lane.inFlight) {
+      const batch = new PacketBatch(length);
+      batch.usage.fill(verdict);
+      lane.returned.push(batch);
+      lane.returnedLengths.push(length);
+    }
+    lane.inFlight.length = 0;
+    if (!lane.dropped) lane.host.open(lane.id, lane.ssrc, this.#laneConfig!, lane.figures);
+    this.#safe(() => this.#onEvent?.({ type: "lane-failed", ssrc: lane.ssrc, error }));
+    this.#drain();
+    this.#releaseIfIdle(lane);
+  }
+
+  #drain(): void {
+    const log = this.#log;
+    const mask = log.capacity - 1;
+    while (this.#logLength > 0) {
+      const index = this.#logHead;
+      const kind = this.#logKinds[index];
+      if (kind === ENTRY_RECORD) {
+        const lane = this.#logLanes[index]!;
+        if (lane.returned.length === 0) break; // Waiting for this lane's results.
+        const batch = lane.returned[0];
+        log.usage[index] = batch.usage[lane.cursor];
+        if (++lane.cursor === lane.returnedLengths[0]) {
+          lane.returned.shift();
+          lane.returnedLengths.shift();
+          lane.cursor = 0;
+          if (batch.capacity === this.#batchSize && lane.free.length < FREE_BATCHES_PER_LANE) {
+            lane.free.push(batch);
+          }
+        }
+        this.#replayNowMs = usToMs(log.nowUs[index]);
+        if (this.#abs) this.#abs.onRecord(log, index);
+        else this.#rtp!.onRecord(log, index);
+      } else if (kind === ENTRY_PROCESS) {
+        this.#replayNowMs = usToMs(this.#logValues[index]);
+        this.#rtp?.process(this.#logValues[index]);
+      } else if (kind === ENTRY_REMOVE) {
+        (this.#abs ?? this.#rtp)?.removeStream(this.#logValues[index]);
+      } else {
+        this.#startEstimator(kind === ENTRY_SWITCH_ABS ? "abs-send-time" : "rtp-timestamp");
+      }
+      this.#logLanes[index] = undefined;
+      this.#logHead = (index + 1) & mask;
+      this.#logLength--;
+    }
+    if (this.#logLength === 0 && this.#waiters.length > 0) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  #startEstimator(kind: EstimatorKind): void {
+    this.#aimd = this.#newAimd();
+    const onEstimate = (bitrateBps: number, ssrcs: number[]) => this.#estimate(bitrateBps, ssrcs);
+    if (kind === "abs-send-time") {
+      this.#rtp = undefined;
+      this.#abs = new AbsSendTimeEstimator({
+        grouping: this.#grouping,
+        streamTimeoutUs: this.#streamTimeoutUs,
+        aimd: this.#aimd,
+        onEstimate,
+      });
+    } else {
+      this.#abs = undefined;
+      this.#rtp = new SingleStreamEstimator({
+        streamTimeoutUs: this.#streamTimeoutUs,
+        aimd: this.#aimd,
+        onEstimate,
+        // The receiving side drops its lanes when the replayed process step times streams out.
+        onExpire: (nowUs) => {
+          if (this.#selector.kind === "rtp-timestamp") this.#lanes?.expire(nowUs);
+        },
+      });
+    }
+  }
+
+  #newAimd(): AimdRateControl {
+    const aimd = new AimdRateControl({
+      minBitrateBps: this.#minBitrateBps,
+      maxBitrateBps: this.#maxBitrateBps,
+    });
+    if (this.#startBitrateBps !== undefined) aimd.setStartBitrate(this.#startBitrateBps);
+    if (this.#rttMs !== undefined) aimd.setRtt(this.#rttMs);
+    return aimd;
+  }
+
+  #estimate(bitrateBps: number, ssrcs: number[]): void {
+    const onEstimate = this.#onEstimate;
+    if (onEstimate) this.#safe(() => onEstimate(bitrateBps, ssrcs));
+    this.#throttler.onReceiveBitrateChanged(ssrcs, bitrateBps, this.#replayNowMs);
+  }
+
+  #sendRemb(bitrateBps: number, ssrcs: readonly number[]): void {
+    this.#rembsSent++;
+    const onRemb = this.#onRemb;
+    if (!onRemb) return;
+    const packet = encodeRemb({ senderSsrc: this.#senderSsrc, bitrateBps, ssrcs });
+    this.#safe(() => onRemb(packet, bitrateBps, ssrcs));
+  }
+
+  #safe(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // A reporter that throws too has nowhere left to report to.
+    }
+  }
+}
+
+const defaultTimers: Timers = {
+  setInterval(callback, ms) {
+    const id = setInterval(callback, ms);
+    Deno.unrefTimer(id);
+    return id;
+  },
+  clearInterval(handle) {
+    clearInterval(handle as number);
+  },
+};
+
+function checkChoice(value: unknown, name: string, choices: readonly string[]): void {
+  if (value === undefined || choices.includes(value as string)) return;
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot create coordinator as '${name}' must be a string: current type is ${typeof value}`,
+    );
+  }
+  throw new RangeError(
+    `Cannot create coordinator as '${name}' must be one of ${
+      choices.map((c) => `"${c}"`).join(", ")
+    }: current value is "${value}"`,
+  );
+}
+
+function checkRange(value: unknown, name: string, min: number, max: number, integer: boolean) {
+  if (value === undefined) return;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot create coordinator as '${name}' must be a number: current type is ${typeof value}`,
+    );
+  }
+  if (!(value >= min && value <= max) || (integer && !Number.isInteger(value))) {
+    throw new RangeError(
+      `Cannot create coordinator as '${name}' must be ${
+        integer ? "an integer" : "a number"
+      } in [${min}, ${max}]: current value is ${value}`,
+    );
+  }
+}

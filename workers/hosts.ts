@@ -1,0 +1,407 @@
+/**
+ * Lane hosts: where the delay pipelines run. The coordinator hands each host batches of one lane's
+ * records and gets them back with the detectors' verdicts, so every host produces the same results;
+ * they differ only in which thread does the work.
+ *
+ * - `inline`: on the receiving thread, at flush time. Cheapest.
+ * - `worker-per-stream`: one worker per lane (the user's design). Workers are started and ended by a
+ *   spawner worker, because constructing a worker blocks its creator for about 11 ms.
+ * - `pool`: a fixed set of workers started up front; lanes are spread by SSRC and each worker gets
+ *   one message per flush carrying all of its lanes' batches.
+ *
+ * @module
+ */
+
+import type { DelayPipeline } from "../core/delay_pipeline.ts";
+import { PacketBatch } from "../core/packet_batch.ts";
+import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
+import type {
+  FromLaneWorker,
+  FromSpawner,
+  LaneConfig,
+  ToLaneWorker,
+  ToSpawner,
+} from "./protocol.ts";
+
+/** Which host runs the lanes. */
+export type HostKind = "worker-per-stream" | "inline" | "pool";
+
+/** What a host reports back. */
+export interface HostCallbacks {
+  /** A lane's batch is back with `usage` and `figures` filled in. */
+  onResults(lane: number, batch: PacketBatch, length: number): void;
+  /** A lane's executor failed; batches in flight are lost. */
+  onLaneFailed(lane: number, error: string): void;
+}
+
+/** Makes a worker from a URL; injectable so tests can count and break workers. */
+export type WorkerFactory = (url: string | URL, name: string) => Worker;
+
+/** Where the worker code comes from. */
+export interface WorkerSources {
+  /** URL of the spawner worker module. */
+  spawnerUrl: string;
+  /** URL of the lane worker module, as the spawner will load it. */
+  laneWorkerUrl: string;
+}
+
+/** A place where lanes run. */
+export interface LaneHost {
+  /** Workers alive (spawner included). */
+  readonly liveWorkers: number;
+  /**
+   * Starts a lane's pipeline.
+   *
+   * @param lane Lane id, never reused.
+   * @param ssrc The first SSRC of the lane, for naming and sharding.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over, when the lane had a pipeline before.
+   */
+  open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void;
+  /**
+   * The lane went quiet; the host may free its thread. Called once nothing of it is in flight.
+   *
+   * @param lane Lane id.
+   */
+  retire(lane: number): void;
+  /**
+   * The lane is gone.
+   *
+   * @param lane Lane id.
+   */
+  drop(lane: number): void;
+  /**
+   * Hands over a batch; its buffer belongs to the host until it comes back.
+   *
+   * @param lane Lane id.
+   * @param batch Records of that lane.
+   * @param length Records in use.
+   */
+  submit(lane: number, batch: PacketBatch, length: number): void;
+  /** Sends what was submitted since the last flush. */
+  flush(): void;
+  /** Ends every worker. */
+  close(): void;
+}
+
+/** Runs lanes on the calling thread. */
+export class InlineHost implements LaneHost {
+  readonly #callbacks: HostCallbacks;
+  readonly #pipelines = new Map<number, DelayPipeline>();
+  readonly #done: { lane: number; batch: PacketBatch; length: number }[] = [];
+
+  /**
+   * @param callbacks Where results go.
+   */
+  constructor(callbacks: HostCallbacks) {
+    this.#callbacks = callbacks;
+  }
+
+  /** Always 0. */
+  get liveWorkers(): number {
+    return 0;
+  }
+
+  /** @inheritdoc */
+  open(lane: number, _ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
+    const pipeline = newLanePipeline(config);
+    if (figures) pipeline.restoreDetector(figures);
+    this.#pipelines.set(lane, pipeline);
+  }
+
+  /** @inheritdoc */
+  retire(_lane: number): void {}
+
+  /** @inheritdoc */
+  drop(lane: number): void {
+    this.#pipelines.delete(lane);
+  }
+
+  /** @inheritdoc */
+  submit(lane: number, batch: PacketBatch, length: number): void {
+    runLaneBatch(this.#pipelines.get(lane)!, batch, length);
+    this.#done.push({ lane, batch, length });
+  }
+
+  /** @inheritdoc */
+  flush(): void {
+    // Delivered at flush, like the worker hosts' results, never in the middle of submitting.
+    while (this.#done.length > 0) {
+      const { lane, batch, length } = this.#done.shift()!;
+      this.#callbacks.onResults(lane, batch, length);
+    }
+  }
+
+  /** @inheritdoc */
+  close(): void {
+    this.#pipelines.clear();
+  }
+}
+
+/** The spawner worker and the lane workers it runs, seen from the coordinator's thread. */
+class Spawner {
+  readonly #worker: Worker;
+  readonly #exits = new Map<number, (error: string) => void>();
+  #nextId = 0;
+  #alive = 0;
+  #closed = false;
+
+  constructor(
+    sources: WorkerSources,
+    factory: WorkerFactory,
+    onSpawnerFailed: (error: string) => void,
+  ) {
+    this.#worker = factory(sources.spawnerUrl, "bwe-spawner");
+    this.#worker.onmessage = (event: MessageEvent) => {
+      const message = event.data as FromSpawner;
+      if (message.type === "exited") {
+        const onExit = this.#exits.get(message.id);
+        if (!onExit) return;
+        this.#exits.delete(message.id);
+        this.#alive--;
+        onExit(message.error);
+      }
+    };
+    this.#worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      if (this.#closed) return;
+      this.close();
+      onSpawnerFailed(event.message);
+    };
+    const init: ToSpawner = { type: "init", laneWorkerUrl: sources.laneWorkerUrl };
+    this.#worker.postMessage(init);
+  }
+
+  /** Lane workers alive plus the spawner itself. */
+  get liveWorkers(): number {
+    return this.#closed ? 0 : this.#alive + 1;
+  }
+
+  /** Starts a lane worker; returns its id and the port to talk to it. */
+  spawn(name: string, onExit: (error: string) => void): { id: number; port: MessagePort } {
+    const id = this.#nextId++;
+    const channel = new MessageChannel();
+    const message: ToSpawner = { type: "spawn", id, name, port: channel.port2 };
+    this.#worker.postMessage(message, [channel.port2]);
+    this.#exits.set(id, onExit);
+    this.#alive++;
+    return { id, port: channel.port1 };
+  }
+
+  /** Ends a lane worker. */
+  terminate(id: number): void {
+    if (!this.#exits.delete(id)) return;
+    this.#alive--;
+    const message: ToSpawner = { type: "terminate", id };
+    this.#worker.postMessage(message);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Lane workers are owned by the spawner's thread and end with it.
+    this.#worker.terminate();
+    this.#exits.clear();
+    this.#alive = 0;
+  }
+}
+
+interface WorkerLink {
+  spawnId: number;
+  failed: boolean;
+  port: MessagePort;
+  lanes: Set<number>;
+  // Per flush: the lanes, buffers and lengths to send in one message.
+  outLanes: number[];
+  outBuffers: ArrayBuffer[];
+  outLengths: number[];
+}
+
+/** Shared plumbing of the two worker hosts: ports, batching per worker, results, failures. */
+abstract class WorkerHostBase implements LaneHost {
+  protected readonly callbacks: HostCallbacks;
+  protected readonly spawner: Spawner;
+  protected readonly linkOf = new Map<number, WorkerLink>();
+  readonly #toFlush = new Set<WorkerLink>();
+  #closed = false;
+
+  constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
+    this.callbacks = callbacks;
+    this.spawner = new Spawner(sources, factory, (error) => this.#failAll(error));
+  }
+
+  get liveWorkers(): number {
+    return this.spawner.liveWorkers;
+  }
+
+  abstract open(
+    lane: number,
+    ssrc: number,
+    config: LaneConfig,
+    figures: Float64Array | undefined,
+  ): void;
+  abstract retire(lane: number): void;
+  abstract drop(lane: number): void;
+
+  submit(lane: number, batch: PacketBatch, length: number): void {
+    const link = this.linkOf.get(lane)!;
+    link.outLanes.push(lane);
+    link.outBuffers.push(batch.buffer);
+    link.outLengths.push(length);
+    this.#toFlush.add(link);
+  }
+
+  flush(): void {
+    for (const link of this.#toFlush) {
+      const message: ToLaneWorker = {
+        type: "batches",
+        lanes: link.outLanes,
+        buffers: link.outBuffers,
+        lengths: link.outLengths,
+      };
+      link.port.postMessage(message, link.outBuffers);
+      link.outLanes = [];
+      link.outBuffers = [];
+      link.outLengths = [];
+    }
+    this.#toFlush.clear();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const link of new Set(this.linkOf.values())) link.port.close();
+    this.linkOf.clear();
+    this.spawner.close();
+  }
+
+  /** Starts a worker serving `lanes` through a port. */
+  protected startWorker(name: string): WorkerLink {
+    const link: WorkerLink = {
+      spawnId: -1,
+      failed: false,
+      port: undefined as unknown as MessagePort,
+      lanes: new Set(),
+      outLanes: [],
+      outBuffers: [],
+      outLengths: [],
+    };
+    const { id, port } = this.spawner.spawn(name, (error) => this.#fail(link, error));
+    link.spawnId = id;
+    link.port = port;
+    port.onmessage = (event: MessageEvent) => {
+      const message = event.data as FromLaneWorker;
+      for (let i = 0; i < message.lanes.length; i++) {
+        const buffer = message.buffers[i];
+        const batch = new PacketBatch(PacketBatch.capacityOf(buffer.byteLength), buffer);
+        this.callbacks.onResults(message.lanes[i], batch, message.lengths[i]);
+      }
+    };
+    return link;
+  }
+
+  protected send(link: WorkerLink, message: ToLaneWorker): void {
+    link.port.postMessage(message);
+  }
+
+  protected stopWorker(link: WorkerLink): void {
+    link.port.close();
+    this.spawner.terminate(link.spawnId);
+  }
+
+  #fail(link: WorkerLink, error: string): void {
+    link.failed = true;
+    link.port.close();
+    this.#toFlush.delete(link);
+    for (const lane of link.lanes) {
+      this.linkOf.delete(lane);
+      this.callbacks.onLaneFailed(lane, error);
+    }
+  }
+
+  #failAll(error: string): void {
+    for (const link of new Set(this.linkOf.values())) this.#fail(link, error);
+  }
+}
+
+/** One worker per lane; a retired lane's worker ends, and a revived lane gets a new one. */
+export class WorkerPerStreamHost extends WorkerHostBase {
+  /**
+   * @param callbacks Where results go.
+   * @param sources Worker code.
+   * @param factory Makes the spawner worker.
+   */
+  constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
+    super(callbacks, sources, factory);
+  }
+
+  /** @inheritdoc */
+  open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
+    const link = this.startWorker(`bwe-ssrc-${ssrc}`);
+    link.lanes.add(lane);
+    this.linkOf.set(lane, link);
+    this.send(link, { type: "open", lane, config, figures });
+  }
+
+  /** @inheritdoc */
+  retire(lane: number): void {
+    this.drop(lane);
+  }
+
+  /** @inheritdoc */
+  drop(lane: number): void {
+    const link = this.linkOf.get(lane);
+    if (!link) return;
+    this.linkOf.delete(lane);
+    this.stopWorker(link);
+  }
+}
+
+/** A fixed set of workers; lanes are spread over them by SSRC. */
+export class PoolHost extends WorkerHostBase {
+  readonly #links: WorkerLink[] = [];
+
+  /**
+   * @param callbacks Where results go.
+   * @param sources Worker code.
+   * @param factory Makes the spawner worker.
+   * @param size Workers in the pool.
+   */
+  constructor(
+    callbacks: HostCallbacks,
+    sources: WorkerSources,
+    factory: WorkerFactory,
+    size: number,
+  ) {
+    super(callbacks, sources, factory);
+    for (let i = 0; i < size; i++) this.#links.push(this.startWorker(`bwe-pool-${i}`));
+  }
+
+  /** @inheritdoc */
+  open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
+    // A failed worker leaves its slot empty; its lanes have moved to the coordinator's fallback.
+    const live = this.#links.filter((link) => !link.failed);
+    if (live.length === 0) {
+      this.callbacks.onLaneFailed(lane, "no pool worker is alive");
+      return;
+    }
+    const link = live[ssrc % live.length];
+    link.lanes.add(lane);
+    this.linkOf.set(lane, link);
+    this.send(link, { type: "open", lane, config, figures });
+  }
+
+  /** @inheritdoc */
+  retire(_lane: number): void {
+    // The pipeline stays in its worker, so a returning stream carries on.
+  }
+
+  /** @inheritdoc */
+  drop(lane: number): void {
+    const link = this.linkOf.get(lane);
+    if (!link) return;
+    this.linkOf.delete(lane);
+    link.lanes.delete(lane);
+    this.send(link, { type: "drop", lane });
+  }
+}

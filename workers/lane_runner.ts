@@ -1,0 +1,67 @@
+/**
+ * What a lane executor does with a batch, wherever it runs: the inline host calls this on the
+ * receiving thread, lane workers call it in their own thread.
+ *
+ * @module
+ */
+
+import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "../core/abs_send_time.ts";
+import { DelayPipeline } from "../core/delay_pipeline.ts";
+import { FLAG_RESET_FILTER, type PacketBatch } from "../core/packet_batch.ts";
+import { RTP_GROUP_LENGTH_TICKS, RTP_TIMESTAMP_TO_MS } from "../core/single_stream_estimator.ts";
+import type { LaneConfig } from "./protocol.ts";
+
+/**
+ * Makes the delay pipeline of a lane.
+ *
+ * @param config Estimator kind and filter.
+ * @returns A fresh pipeline.
+ * @example
+ * ```ts
+ * import { newLanePipeline } from "./lane_runner.ts";
+ * import assert from "node:assert/strict";
+ * const pipeline = newLanePipeline({ kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 });
+ * assert.equal(pipeline.usage, "normal");
+ * ```
+ */
+export function newLanePipeline(config: LaneConfig): DelayPipeline {
+  const rtp = config.kind === "rtp-timestamp";
+  return new DelayPipeline({
+    groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
+    timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
+    filter: config.filter,
+    trendlineWindowSize: config.trendlineWindowSize,
+    paceByArrival: !rtp,
+  });
+}
+
+/**
+ * Runs the first `length` records of a batch through a lane's pipeline, filling their `usage`
+ * column, then writes the pipeline's figures into the batch.
+ *
+ * @param pipeline The lane's pipeline.
+ * @param batch Records of that lane, in arrival order.
+ * @param length Records in use.
+ * @example
+ * ```ts
+ * import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
+ * import { PacketBatch } from "../core/packet_batch.ts";
+ * import assert from "node:assert/strict";
+ * const pipeline = newLanePipeline({ kind: "rtp-timestamp", filter: "kalman", trendlineWindowSize: 20 });
+ * const batch = new PacketBatch(4);
+ * for (let i = 0; i < 4; i++) {
+ *   batch.timestamp[i] = i * 3000;
+ *   batch.arrivalUs[i] = batch.nowUs[i] = 1e6 + i * 33_333;
+ *   batch.size[i] = 1000;
+ * }
+ * runLaneBatch(pipeline, batch, 4);
+ * assert.equal(batch.figures[2], 12.5); // threshold, untouched yet
+ * ```
+ */
+export function runLaneBatch(pipeline: DelayPipeline, batch: PacketBatch, length: number): void {
+  for (let i = 0; i < length; i++) {
+    if ((batch.flags[i] & FLAG_RESET_FILTER) !== 0) pipeline.resetFilter();
+    pipeline.onRecord(batch, i);
+  }
+  pipeline.writeFigures(batch.figures);
+}
