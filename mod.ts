@@ -53,6 +53,18 @@ export {
 export { decodeRemb, encodeRemb, isRemb, type Remb } from "./core/remb.ts";
 export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
 export {
+  type Clock,
+  Coordinator,
+  CoordinatorClosedError,
+  type CoordinatorEvent,
+  type CoordinatorOptions,
+  type CoordinatorStats,
+  type CoordinatorStreamStats,
+  type Timers,
+} from "./workers/coordinator.ts";
+export type { HostKind, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
+export type { EstimatorKind } from "./core/lane_table.ts";
+export {
   ABS_SEND_TIME_WRAP_MS,
   absSendTimeFromMicros,
   absSendTimeToTicks,

@@ -156,6 +156,13 @@ export interface CoordinatorOptions {
    */
   maxStreams?: number;
   /**
+   * A lane whose worker has not answered for this long (real time) is declared failed and runs
+   * inline, ms.
+   *
+   * @default {2000}
+   */
+  workerTimeoutMs?: number;
+  /**
    * SSRC the REMB packets are sent from.
    *
    * @default {1}
@@ -244,7 +251,11 @@ export interface CoordinatorStats {
 
 /** Thrown by calls made after {@linkcode Coordinator.close}. */
 export class CoordinatorClosedError extends Error {
-  /** @param action What was attempted. */
+  /**
+   * Creates the error.
+   *
+   * @param action What was attempted.
+   */
   constructor(action: string) {
     super(`Cannot ${action} as the coordinator is closed`);
     this.name = "CoordinatorClosedError";
@@ -268,6 +279,7 @@ interface Lane {
   pendingLength: number;
   readonly free: PacketBatch[];
   readonly inFlight: number[]; // lengths of batches sent and not back
+  waitingSinceMs: number; // when the oldest batch in flight was sent, or the last answer came
   readonly returned: PacketBatch[];
   readonly returnedLengths: number[];
   cursor: number;
@@ -315,6 +327,7 @@ export class Coordinator {
   readonly #batchSize: number;
   readonly #maxStreams: number;
   readonly #senderSsrc: number;
+  readonly #workerTimeoutMs: number;
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #timer: unknown;
@@ -386,6 +399,7 @@ export class Coordinator {
     checkRange(options.maxStreams, "maxStreams", 1, 1_000_000, true);
     checkRange(options.senderSsrc, "senderSsrc", 0, 0xffffffff, true);
     checkRange(options.rembIntervalMs, "rembIntervalMs", 1, 60_000, false);
+    checkRange(options.workerTimeoutMs, "workerTimeoutMs", 1, 600_000, false);
     for (const name of ["onEstimate", "onRemb", "onEvent", "onError", "workerFactory"] as const) {
       if (options[name] !== undefined && typeof options[name] !== "function") {
         throw new TypeError(`Cannot create coordinator as '${name}' must be a function`);
@@ -407,6 +421,7 @@ export class Coordinator {
     this.#batchSize = options.batchSize ?? 64;
     this.#maxStreams = options.maxStreams ?? 64;
     this.#senderSsrc = options.senderSsrc ?? 1;
+    this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
     this.#timers = options.timers ?? defaultTimers;
     this.#onEstimate = options.onEstimate;
@@ -699,6 +714,7 @@ export class Coordinator {
       pendingLength: 0,
       free: [],
       inFlight: [],
+      waitingSinceMs: 0,
       returned: [],
       returnedLengths: [],
       cursor: 0,
@@ -748,6 +764,7 @@ export class Coordinator {
 
   #submit(lane: Lane): void {
     const length = lane.pendingLength;
+    if (lane.inFlight.length === 0) lane.waitingSinceMs = performance.now();
     lane.host.submit(lane.id, lane.pending, length);
     lane.inFlight.push(length);
     lane.pending = lane.free.pop() ?? new PacketBatch(this.#batchSize);
@@ -765,6 +782,18 @@ export class Coordinator {
     }
     for (const lane of this.#dirty) this.#submit(lane);
     this.#dirty.clear();
+    // A worker that died without a word (terminated from outside) or hangs is given up on. Real
+    // time, whatever the injected clock says: it is the worker's liveness that is measured.
+    const realNowMs = performance.now();
+    for (const lane of this.#byId.values()) {
+      if (
+        !lane.failed && lane.inFlight.length > 0 &&
+        realNowMs - lane.waitingSinceMs > this.#workerTimeoutMs
+      ) {
+        this.#host.drop(lane.id);
+        this.#onLaneFailed(lane.id, `no answer for ${this.#workerTimeoutMs} ms`);
+      }
+    }
     this.#host.flush();
     this.#fallback?.flush();
     this.#drain();
@@ -810,6 +839,7 @@ export class Coordinator {
     const lane = this.#byId.get(laneId);
     if (!lane) return;
     lane.inFlight.shift();
+    lane.waitingSinceMs = performance.now();
     lane.returned.push(batch);
     lane.returnedLengths.push(length);
     lane.figures.set(batch.figures);

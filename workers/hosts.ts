@@ -91,39 +91,62 @@ export class InlineHost implements LaneHost {
   readonly #done: { lane: number; batch: PacketBatch; length: number }[] = [];
 
   /**
+   * Creates a host with no lanes.
+   *
    * @param callbacks Where results go.
    */
   constructor(callbacks: HostCallbacks) {
     this.#callbacks = callbacks;
   }
 
-  /** Always 0. */
+  /** Always 0: no workers. */
   get liveWorkers(): number {
     return 0;
   }
 
-  /** @inheritdoc */
+  /**
+   * Starts a lane's pipeline.
+   *
+   * @param lane Lane id.
+   * @param ssrc First SSRC of the lane.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
   open(lane: number, _ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
     const pipeline = newLanePipeline(config);
     if (figures) pipeline.restoreDetector(figures);
     this.#pipelines.set(lane, pipeline);
   }
 
-  /** @inheritdoc */
+  /**
+   * The lane went quiet.
+   *
+   * @param lane Lane id.
+   */
   retire(_lane: number): void {}
 
-  /** @inheritdoc */
+  /**
+   * The lane is gone.
+   *
+   * @param lane Lane id.
+   */
   drop(lane: number): void {
     this.#pipelines.delete(lane);
   }
 
-  /** @inheritdoc */
+  /**
+   * Hands over a batch of the lane.
+   *
+   * @param lane Lane id.
+   * @param batch Records of that lane.
+   * @param length Records in use.
+   */
   submit(lane: number, batch: PacketBatch, length: number): void {
     runLaneBatch(this.#pipelines.get(lane)!, batch, length);
     this.#done.push({ lane, batch, length });
   }
 
-  /** @inheritdoc */
+  /** Sends (or, inline, delivers) what was submitted. */
   flush(): void {
     // Delivered at flush, like the worker hosts' results, never in the middle of submitting.
     while (this.#done.length > 0) {
@@ -132,7 +155,7 @@ export class InlineHost implements LaneHost {
     }
   }
 
-  /** @inheritdoc */
+  /** Ends every worker. */
   close(): void {
     this.#pipelines.clear();
   }
@@ -206,43 +229,84 @@ class Spawner {
   }
 }
 
-interface WorkerLink {
+/** One worker as a host sees it. */
+export interface WorkerLink {
+  /** Id of the worker at the spawner. */
   spawnId: number;
+  /** Whether the worker failed. */
   failed: boolean;
+  /** The port to talk to it. */
   port: MessagePort;
+  /** The lanes it serves. */
   lanes: Set<number>;
-  // Per flush: the lanes, buffers and lengths to send in one message.
+  /** Lanes queued for the next flush. */
   outLanes: number[];
+  /** Their buffers, transferred at the flush. */
   outBuffers: ArrayBuffer[];
+  /** Their record counts. */
   outLengths: number[];
 }
 
 /** Shared plumbing of the two worker hosts: ports, batching per worker, results, failures. */
-abstract class WorkerHostBase implements LaneHost {
+export abstract class WorkerHostBase implements LaneHost {
   protected readonly callbacks: HostCallbacks;
-  protected readonly spawner: Spawner;
+  readonly #spawner: Spawner;
   protected readonly linkOf = new Map<number, WorkerLink>();
+  readonly #allLinks = new Set<WorkerLink>();
   readonly #toFlush = new Set<WorkerLink>();
   #closed = false;
 
+  /**
+   * Starts the spawner worker.
+   *
+   * @param callbacks Where results go.
+   * @param sources Worker code.
+   * @param factory Makes the spawner worker.
+   */
   constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
     this.callbacks = callbacks;
-    this.spawner = new Spawner(sources, factory, (error) => this.#failAll(error));
+    this.#spawner = new Spawner(sources, factory, (error) => this.#failAll(error));
   }
 
+  /** Workers alive, the spawner included. */
   get liveWorkers(): number {
-    return this.spawner.liveWorkers;
+    return this.#spawner.liveWorkers;
   }
 
+  /**
+   * Starts a lane's pipeline.
+   *
+   * @param lane Lane id.
+   * @param ssrc First SSRC of the lane.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
   abstract open(
     lane: number,
     ssrc: number,
     config: LaneConfig,
     figures: Float64Array | undefined,
   ): void;
+  /**
+   * The lane went quiet.
+   *
+   * @param lane Lane id.
+   */
   abstract retire(lane: number): void;
+  /**
+   * The lane is gone.
+   *
+   * @param lane Lane id.
+   */
   abstract drop(lane: number): void;
 
+  /**
+   * Queues a batch for the lane's worker; it is sent at the next flush.
+   *
+   * @param lane Lane id.
+   * @param batch Records of that lane.
+   * @param length Records in use.
+   */
   submit(lane: number, batch: PacketBatch, length: number): void {
     const link = this.linkOf.get(lane)!;
     link.outLanes.push(lane);
@@ -251,6 +315,7 @@ abstract class WorkerHostBase implements LaneHost {
     this.#toFlush.add(link);
   }
 
+  /** Sends one message per worker with everything queued for it. */
   flush(): void {
     for (const link of this.#toFlush) {
       const message: ToLaneWorker = {
@@ -267,15 +332,22 @@ abstract class WorkerHostBase implements LaneHost {
     this.#toFlush.clear();
   }
 
+  /** Ends every worker. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const link of new Set(this.linkOf.values())) link.port.close();
+    for (const link of this.#allLinks) link.port.close();
+    this.#allLinks.clear();
     this.linkOf.clear();
-    this.spawner.close();
+    this.#spawner.close();
   }
 
-  /** Starts a worker serving `lanes` through a port. */
+  /**
+   * Starts a worker that serves lanes through a port.
+   *
+   * @param name Worker name, shown in error output.
+   * @returns Its link.
+   */
   protected startWorker(name: string): WorkerLink {
     const link: WorkerLink = {
       spawnId: -1,
@@ -286,9 +358,10 @@ abstract class WorkerHostBase implements LaneHost {
       outBuffers: [],
       outLengths: [],
     };
-    const { id, port } = this.spawner.spawn(name, (error) => this.#fail(link, error));
+    const { id, port } = this.#spawner.spawn(name, (error) => this.#fail(link, error));
     link.spawnId = id;
     link.port = port;
+    this.#allLinks.add(link);
     port.onmessage = (event: MessageEvent) => {
       const message = event.data as FromLaneWorker;
       for (let i = 0; i < message.lanes.length; i++) {
@@ -300,17 +373,30 @@ abstract class WorkerHostBase implements LaneHost {
     return link;
   }
 
+  /**
+   * Sends a control message to a worker.
+   *
+   * @param link The worker.
+   * @param message What to send.
+   */
   protected send(link: WorkerLink, message: ToLaneWorker): void {
     link.port.postMessage(message);
   }
 
+  /**
+   * Ends a worker.
+   *
+   * @param link The worker.
+   */
   protected stopWorker(link: WorkerLink): void {
+    this.#allLinks.delete(link);
     link.port.close();
-    this.spawner.terminate(link.spawnId);
+    this.#spawner.terminate(link.spawnId);
   }
 
   #fail(link: WorkerLink, error: string): void {
     link.failed = true;
+    this.#allLinks.delete(link);
     link.port.close();
     this.#toFlush.delete(link);
     for (const lane of link.lanes) {
@@ -320,13 +406,15 @@ abstract class WorkerHostBase implements LaneHost {
   }
 
   #failAll(error: string): void {
-    for (const link of new Set(this.linkOf.values())) this.#fail(link, error);
+    for (const link of [...this.#allLinks]) this.#fail(link, error);
   }
 }
 
 /** One worker per lane; a retired lane's worker ends, and a revived lane gets a new one. */
 export class WorkerPerStreamHost extends WorkerHostBase {
   /**
+   * Creates the host and its spawner.
+   *
    * @param callbacks Where results go.
    * @param sources Worker code.
    * @param factory Makes the spawner worker.
@@ -335,7 +423,14 @@ export class WorkerPerStreamHost extends WorkerHostBase {
     super(callbacks, sources, factory);
   }
 
-  /** @inheritdoc */
+  /**
+   * Starts a lane's pipeline.
+   *
+   * @param lane Lane id.
+   * @param ssrc First SSRC of the lane.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
   open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
     const link = this.startWorker(`bwe-ssrc-${ssrc}`);
     link.lanes.add(lane);
@@ -343,12 +438,20 @@ export class WorkerPerStreamHost extends WorkerHostBase {
     this.send(link, { type: "open", lane, config, figures });
   }
 
-  /** @inheritdoc */
+  /**
+   * The lane went quiet.
+   *
+   * @param lane Lane id.
+   */
   retire(lane: number): void {
     this.drop(lane);
   }
 
-  /** @inheritdoc */
+  /**
+   * The lane is gone.
+   *
+   * @param lane Lane id.
+   */
   drop(lane: number): void {
     const link = this.linkOf.get(lane);
     if (!link) return;
@@ -362,6 +465,8 @@ export class PoolHost extends WorkerHostBase {
   readonly #links: WorkerLink[] = [];
 
   /**
+   * Creates the host and starts its workers.
+   *
    * @param callbacks Where results go.
    * @param sources Worker code.
    * @param factory Makes the spawner worker.
@@ -377,7 +482,14 @@ export class PoolHost extends WorkerHostBase {
     for (let i = 0; i < size; i++) this.#links.push(this.startWorker(`bwe-pool-${i}`));
   }
 
-  /** @inheritdoc */
+  /**
+   * Starts a lane's pipeline.
+   *
+   * @param lane Lane id.
+   * @param ssrc First SSRC of the lane.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
   open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
     // A failed worker leaves its slot empty; its lanes have moved to the coordinator's fallback.
     const live = this.#links.filter((link) => !link.failed);
@@ -391,12 +503,20 @@ export class PoolHost extends WorkerHostBase {
     this.send(link, { type: "open", lane, config, figures });
   }
 
-  /** @inheritdoc */
+  /**
+   * The lane went quiet.
+   *
+   * @param lane Lane id.
+   */
   retire(_lane: number): void {
     // The pipeline stays in its worker, so a returning stream carries on.
   }
 
-  /** @inheritdoc */
+  /**
+   * The lane is gone.
+   *
+   * @param lane Lane id.
+   */
   drop(lane: number): void {
     const link = this.linkOf.get(lane);
     if (!link) return;

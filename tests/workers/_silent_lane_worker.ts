@@ -1,0 +1,2 @@
+import { serveFaulty } from "./_faulty_lane.ts";
+serveFaulty("silent");

@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import { BandwidthEstimator } from "../../core/bandwidth_estimator.ts";
+import { decodeRemb } from "../../core/remb.ts";
+import type { PacketInfo } from "../../core/types.ts";
+import {
+  Coordinator,
+  CoordinatorClosedError,
+  type CoordinatorEvent,
+  type CoordinatorOptions,
+} from "../../workers/coordinator.ts";
+import type { HostKind } from "../../workers/hosts.ts";
+import { moduleWorkerSources } from "../../workers/sources.ts";
+import { generateTrace } from "../_helpers/trace.ts";
+
+const FLUSH_MS = 10;
+const manualTimers = { setInterval: () => 0, clearInterval() {} };
+
+interface Run {
+  estimates: string[];
+  rembs: string[];
+  coordinator: Coordinator;
+}
+
+/** Feeds a trace with the clock following it, flushing every FLUSH_MS of trace time. */
+async function runTrace(packets: PacketInfo[], options: CoordinatorOptions): Promise<Run> {
+  const estimates: string[] = [];
+  const rembs: string[] = [];
+  let now = packets[0].arrivalTimeMs;
+  const coordinator = new Coordinator({
+    timers: manualTimers,
+    clock: { nowMs: () => now },
+    onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
+    onRemb: (bytes) => {
+      const remb = decodeRemb(bytes);
+      rembs.push(`${remb.bitrateBps}:${remb.ssrcs.join(",")}`);
+    },
+    ...options,
+  });
+  let nextFlush = now + FLUSH_MS;
+  for (const packet of packets) {
+    while (packet.arrivalTimeMs >= nextFlush) {
+      now = nextFlush;
+      await coordinator.flush();
+      nextFlush += FLUSH_MS;
+    }
+    now = packet.arrivalTimeMs;
+    coordinator.onPacket(packet);
+  }
+  now = nextFlush;
+  await coordinator.flush();
+  return { estimates, rembs, coordinator };
+}
+
+/** The core estimator on the same trace, with process() at the same flush points. */
+function runCore(packets: PacketInfo[], grouping: "per-stream" | "transport"): string[] {
+  const estimates: string[] = [];
+  const core = new BandwidthEstimator({
+    grouping,
+    onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
+  });
+  let nextFlush = packets[0].arrivalTimeMs + FLUSH_MS;
+  for (const packet of packets) {
+    while (packet.arrivalTimeMs >= nextFlush) {
+      core.process(nextFlush);
+      nextFlush += FLUSH_MS;
+    }
+    core.onPacket(packet);
+  }
+  core.process(nextFlush);
+  return estimates;
+}
+
+function trace(absSendTime: boolean): PacketInfo[] {
+  return generateTrace({
+    streams: [
+      { ssrc: 0x1111, bitrateBps: 900_000 },
+      { ssrc: 0xfeedbeef, bitrateBps: 600_000 },
+      { ssrc: 0x7000_0000, bitrateBps: 300_000 },
+    ],
+    durationMs: 14_000,
+    // The link drops below the offered 1.8 Mbit/s at 8 s.
+    capacityBps: (t) => (t < 8000 ? 2_500_000 : 1_200_000),
+    // The second stream is silent long enough to time out, then returns.
+    pauses: [{ ssrc: 0xfeedbeef, fromMs: 3000, toMs: 6500 }],
+    absSendTime,
+  });
+}
+
+const HOSTS: { host: HostKind; poolSize?: number; workerSources?: "module" | "bundle" }[] = [
+  { host: "inline" },
+  { host: "worker-per-stream", workerSources: "module" },
+  { host: "worker-per-stream", workerSources: "bundle" },
+  { host: "pool", poolSize: 2, workerSources: "module" },
+];
+
+for (const absSendTime of [true, false]) {
+  for (const grouping of ["per-stream", "transport"] as const) {
+    if (!absSendTime && grouping === "transport") continue; // RTP timestamps are always per SSRC.
+    const label = `${absSendTime ? "abs-send-time" : "RTP timestamps"}, ${grouping}`;
+    Deno.test(`Coordinator gives every host the core's estimates and the same REMBs (${label})`, async (t) => {
+      const packets = trace(absSendTime);
+      const expected = runCore(packets, grouping);
+      assert.ok(expected.length > 20, `the trace yields ${expected.length} estimates`);
+      // The capacity drop must show: some estimate after 8 s is below the link's 1.2 Mbit/s.
+      assert.ok(expected.slice(-20).some((e) => Number(e.split(":")[0]) < 1_200_000));
+      let reference: string[] | undefined;
+      for (const { host, poolSize, workerSources } of HOSTS) {
+        await t.step(
+          `${host}${poolSize ? ` ×${poolSize}` : ""} (${workerSources ?? "-"})`,
+          async () => {
+            const run = await runTrace(packets, { host, poolSize, workerSources, grouping });
+            try {
+              assert.deepEqual(run.estimates, expected);
+              reference ??= run.rembs;
+              assert.deepEqual(run.rembs, reference);
+              assert.ok(run.rembs.length > 10);
+            } finally {
+              await run.coordinator.close();
+            }
+            assert.equal(run.coordinator.liveWorkers, 0);
+          },
+        );
+      }
+    });
+  }
+}
+
+Deno.test("Coordinator ends a silent stream's worker and starts a new one when it returns", async () => {
+  const packets = trace(true);
+  let now = packets[0].arrivalTimeMs;
+  const coordinator = new Coordinator({
+    host: "worker-per-stream",
+    workerSources: "module",
+    timers: manualTimers,
+    clock: { nowMs: () => now },
+  });
+  const liveAt = new Map<number, number>();
+  let nextFlush = now + FLUSH_MS;
+  const start = now;
+  for (const packet of packets) {
+    while (packet.arrivalTimeMs >= nextFlush) {
+      now = nextFlush;
+      await coordinator.flush();
+      nextFlush += FLUSH_MS;
+      liveAt.set(Math.round(now - start), coordinator.liveWorkers);
+    }
+    now = packet.arrivalTimeMs;
+    coordinator.onPacket(packet);
+  }
+  await coordinator.close();
+  // Spawner + 3 lane workers while all send; the paused stream's worker ends after 2 s of silence.
+  assert.equal(liveAt.get(2500), 4);
+  assert.equal(liveAt.get(5500), 3);
+  assert.equal(liveAt.get(7500), 4);
+  assert.equal(coordinator.liveWorkers, 0);
+});
+
+Deno.test("Coordinator refuses streams beyond maxStreams, reports them once and counts their packets", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = new Coordinator({
+    host: "worker-per-stream",
+    workerSources: "module",
+    maxStreams: 2,
+    timers: manualTimers,
+    onEvent: (event) => events.push(event),
+  });
+  const packets = generateTrace({
+    streams: [1, 2, 3, 4].map((ssrc) => ({ ssrc, bitrateBps: 300_000 })),
+    durationMs: 1000,
+    capacityBps: () => 5_000_000,
+    absSendTime: true,
+  });
+  for (const packet of packets) coordinator.onPacket(packet, packet.arrivalTimeMs);
+  await coordinator.flush();
+  const stats = coordinator.stats();
+  await coordinator.close();
+  assert.deepEqual(
+    events.map((e) => e.type === "stream-refused" ? e.ssrc : -1).sort(),
+    [3, 4],
+  );
+  assert.equal(stats.refusedStreams, 2);
+  assert.equal(stats.refusedPackets, packets.filter((p) => p.ssrc > 2).length);
+  assert.equal(stats.packets, packets.filter((p) => p.ssrc <= 2).length);
+  assert.ok(stats.liveWorkers <= 3, `${stats.liveWorkers} workers for 2 streams`);
+  assert.deepEqual(coordinator.getSSRCs(), [1, 2]);
+});
+
+for (const fault of ["throws", "goes silent"] as const) {
+  Deno.test(`Coordinator takes over inline when a lane worker ${fault}, and the estimate continues`, async () => {
+    const events: CoordinatorEvent[] = [];
+    const worker = fault === "throws" ? "_throwing_lane_worker.ts" : "_silent_lane_worker.ts";
+    const coordinator = new Coordinator({
+      host: "worker-per-stream",
+      workerSources: {
+        spawnerUrl: moduleWorkerSources().spawnerUrl,
+        laneWorkerUrl: new URL(worker, import.meta.url).href,
+      },
+      workerTimeoutMs: 100,
+      timers: manualTimers,
+      onEvent: (event) => events.push(event),
+    });
+    const packets = generateTrace({
+      streams: [{ ssrc: 42, bitrateBps: 800_000 }],
+      durationMs: 8000,
+      capacityBps: () => 5_000_000,
+      absSendTime: true,
+    });
+    const core = new BandwidthEstimator();
+    for (const packet of packets) core.onPacket(packet);
+    let flushes = 0;
+    for (const [i, packet] of packets.entries()) {
+      coordinator.onPacket(packet);
+      if (i % 20 !== 19) continue;
+      flushes++;
+      // A silent worker is only noticed by the watchdog, in real time: tick until it gives up.
+      for (let wait = 0; wait < 100; wait++) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const done = await Promise.race([
+          coordinator.flush().then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 20)),
+        ]);
+        clearTimeout(timer);
+        if (done) break;
+      }
+    }
+    await coordinator.flush();
+    const stats = coordinator.stats();
+    await coordinator.close();
+    assert.ok(flushes > 10);
+    assert.equal(stats.failedLanes, 1);
+    assert.equal(events.filter((e) => e.type === "lane-failed").length, 1);
+    assert.equal(stats.pendingRecords, 0);
+    assert.equal(stats.packets, packets.length);
+    // The lane restarted its filter from the detector state it had; the estimate carries on.
+    assert.ok(core.getEstimate() > 500_000);
+    assert.ok(
+      Math.abs(stats.estimateBps - core.getEstimate()) < 0.1 * core.getEstimate(),
+      `estimate ${stats.estimateBps}, core ${core.getEstimate()}`,
+    );
+    assert.equal(coordinator.liveWorkers, 0);
+  });
+}
+
+Deno.test("Coordinator.close() is idempotent, ends every worker and makes later calls throw", async (t) => {
+  await t.step("during traffic, with a flush pending", async () => {
+    const coordinator = new Coordinator({ host: "pool", poolSize: 2, workerSources: "module" });
+    const packets = trace(true).slice(0, 500);
+    for (const packet of packets) coordinator.onPacket(packet);
+    const pending = coordinator.flush();
+    await coordinator.close();
+    await pending; // resolves rather than hanging
+    await coordinator.close();
+    assert.equal(coordinator.closed, true);
+    assert.equal(coordinator.liveWorkers, 0);
+    assert.throws(() => coordinator.onPacket(packets[0]), CoordinatorClosedError);
+    assert.throws(() => coordinator.removeStream(1), CoordinatorClosedError);
+    await assert.rejects(coordinator.flush(), CoordinatorClosedError);
+  });
+  await t.step("with the default timer, which does not keep the process alive", async () => {
+    const coordinator = new Coordinator({ host: "inline" });
+    coordinator.onPacket(trace(true)[0]);
+    await coordinator.close();
+    assert.equal(coordinator.liveWorkers, 0);
+  });
+});
+
+Deno.test("Coordinator rejects bad options and bad packets with clear errors", async () => {
+  assert.throws(() => new Coordinator({ host: "threads" as HostKind }), RangeError);
+  assert.throws(() => new Coordinator({ host: 1 as unknown as HostKind }), TypeError);
+  assert.throws(() => new Coordinator({ flushIntervalMs: 0 }), RangeError);
+  assert.throws(() => new Coordinator({ maxStreams: 1.5 }), RangeError);
+  assert.throws(() => new Coordinator({ minBitrateBps: 10, maxBitrateBps: 5 }), RangeError);
+  const coordinator = new Coordinator({ host: "inline", timers: manualTimers });
+  assert.throws(
+    () => coordinator.onPacket({ ssrc: -1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
+    /'ssrc' must be a 32-bit unsigned integer: current value is -1/,
+  );
+  assert.throws(() => coordinator.setRtt(0), RangeError);
+  await coordinator.close();
+});
+
+Deno.test("Coordinator reports overuse at most one flush interval after the core does", async () => {
+  const packets = trace(true);
+  // The core's first estimate below the link after the drop, and when it came.
+  const core = new BandwidthEstimator();
+  let coreDropMs = -1;
+  for (const p of packets) {
+    core.onPacket(p);
+    if (coreDropMs < 0 && p.arrivalTimeMs > 18_000 && core.getEstimate() < 1_200_000) {
+      coreDropMs = p.arrivalTimeMs;
+    }
+  }
+  let now = packets[0].arrivalTimeMs;
+  let hostDropMs = -1;
+  const coordinator = new Coordinator({
+    host: "inline",
+    timers: manualTimers,
+    clock: { nowMs: () => now },
+    onEstimate: (bps) => {
+      if (hostDropMs < 0 && now > 18_000 && bps < 1_200_000) hostDropMs = now;
+    },
+  });
+  let nextFlush = now + FLUSH_MS;
+  for (const p of packets) {
+    while (p.arrivalTimeMs >= nextFlush) {
+      now = nextFlush;
+      await coordinator.flush();
+      nextFlush += FLUSH_MS;
+    }
+    now = p.arrivalTimeMs;
+    coordinator.onPacket(p);
+  }
+  await coordinator.close();
+  assert.ok(coreDropMs > 0 && hostDropMs > 0);
+  assert.ok(hostDropMs - coreDropMs <= FLUSH_MS, `${hostDropMs - coreDropMs} ms later`);
+});
