@@ -163,6 +163,13 @@ export interface CoordinatorOptions {
    */
   workerTimeoutMs?: number;
   /**
+   * Records waiting for their workers before the coordinator stops waiting: past this backlog every
+   * worker lane moves inline, so nothing queues without limit.
+   *
+   * @default {262144}
+   */
+  maxPendingRecords?: number;
+  /**
    * SSRC the REMB packets are sent from.
    *
    * @default {1}
@@ -328,6 +335,7 @@ export class Coordinator {
   readonly #maxStreams: number;
   readonly #senderSsrc: number;
   readonly #workerTimeoutMs: number;
+  readonly #maxPendingRecords: number;
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #timer: unknown;
@@ -400,6 +408,7 @@ export class Coordinator {
     checkRange(options.senderSsrc, "senderSsrc", 0, 0xffffffff, true);
     checkRange(options.rembIntervalMs, "rembIntervalMs", 1, 60_000, false);
     checkRange(options.workerTimeoutMs, "workerTimeoutMs", 1, 600_000, false);
+    checkRange(options.maxPendingRecords, "maxPendingRecords", 1024, 1 << 26, true);
     for (const name of ["onEstimate", "onRemb", "onEvent", "onError", "workerFactory"] as const) {
       if (options[name] !== undefined && typeof options[name] !== "function") {
         throw new TypeError(`Cannot create coordinator as '${name}' must be a function`);
@@ -422,6 +431,7 @@ export class Coordinator {
     this.#maxStreams = options.maxStreams ?? 64;
     this.#senderSsrc = options.senderSsrc ?? 1;
     this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
+    this.#maxPendingRecords = options.maxPendingRecords ?? 262_144;
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
     this.#timers = options.timers ?? defaultTimers;
     this.#onEstimate = options.onEstimate;
@@ -517,6 +527,7 @@ export class Coordinator {
       return;
     }
     this.#packets++;
+    if (this.#logLength >= this.#maxPendingRecords) this.#shedBacklog();
 
     const index = this.#push(ENTRY_RECORD, 0);
     const log = this.#log;
@@ -760,6 +771,17 @@ export class Coordinator {
     if (this.#refused.has(ssrc) || this.#refused.size >= 65_536) return;
     this.#refused.add(ssrc);
     this.#safe(() => this.#onEvent?.({ type: "stream-refused", ssrc, activeStreams: active }));
+  }
+
+  // Workers fell too far behind: every lane still waiting on one moves inline and catches up.
+  #shedBacklog(): void {
+    for (const lane of [...this.#byId.values()]) {
+      if (lane.failed || lane.host !== this.#host || this.#hostKind === "inline") continue;
+      this.#host.drop(lane.id);
+      this.#onLaneFailed(lane.id, `backlog of ${this.#logLength} records`);
+    }
+    this.#fallback?.flush();
+    this.#drain();
   }
 
   #submit(lane: Lane): void {
