@@ -10,45 +10,27 @@
  */
 
 import { usToMs } from "./_math.ts";
-import type { AimdRateControl } from "./aimd_rate_control.ts";
 import type { PacketBatch } from "./packet_batch.ts";
 import { ProbeClusters } from "./probe_clusters.ts";
-import { RateStatistics } from "./rate_statistics.ts";
-import { type StreamEntry, StreamTable } from "./stream_table.ts";
+import {
+  EstimatorBase,
+  type EstimatorBaseOptions,
+  type EstimatorStream,
+} from "./estimator_base.ts";
 import type { BandwidthUsage } from "./types.ts";
 
 const MIN_PROBE_PACKET_SIZE = 200;
 const INITIAL_PROBING_INTERVAL_US = 2_000_000;
 const EXPECTED_NUMBER_OF_PROBES = 3;
-const BITRATE_WINDOW_MS = 1000;
 const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
 
 /** How packets are grouped into delay pipelines. */
 export type Grouping = "per-stream" | "transport";
 
-/** Called with a new estimate and the SSRCs it covers (ascending, frozen). */
-export type EstimateCallback = (bitrateBps: number, ssrcs: number[]) => void;
-
 /** Options of {@linkcode AbsSendTimeEstimator}. */
-export interface AbsSendTimeEstimatorOptions {
+export interface AbsSendTimeEstimatorOptions extends EstimatorBaseOptions {
   /** Lane per SSRC, or one for all. */
   grouping: Grouping;
-  /** Silence after which an SSRC is dropped, in microseconds. */
-  streamTimeoutUs: number;
-  /** The rate controller, owned by the caller so it can carry RTT and bounds. */
-  aimd: AimdRateControl;
-  /** libwebrtc's OnReceiveBitrateChanged. */
-  onEstimate: EstimateCallback;
-}
-
-/** What the estimator keeps per active SSRC. */
-export interface AbsStream extends StreamEntry {
-  /** Verdict of the stream's lane at its last packet. */
-  usage: BandwidthUsage;
-  /** Packets received. */
-  packets: number;
-  /** Payload bytes received. */
-  bytes: number;
 }
 
 /**
@@ -79,12 +61,8 @@ export interface AbsStream extends StreamEntry {
  * assert.ok(estimates.at(-1)! > 1_500_000);
  * ```
  */
-export class AbsSendTimeEstimator {
-  readonly #options: AbsSendTimeEstimatorOptions;
-  readonly #aimd: AimdRateControl;
-  readonly #streams: StreamTable<AbsStream>;
+export class AbsSendTimeEstimator extends EstimatorBase {
   readonly #perStream: boolean;
-  readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
   #incomingInitialized = false;
   #firstPacketUs = -Infinity;
   // When the last estimate was reported, and the feedback interval of the current bitrate (it only
@@ -106,69 +84,15 @@ export class AbsSendTimeEstimator {
    * @param options Grouping, timeout, rate controller and callback.
    */
   constructor(options: AbsSendTimeEstimatorOptions) {
-    this.#options = options;
-    this.#aimd = options.aimd;
+    super(options, true);
     this.#perStream = options.grouping === "per-stream";
     this.#feedbackIntervalMs = usToMs(options.aimd.getFeedbackIntervalUs());
-    this.#streams = new StreamTable<AbsStream>({
-      timeoutUs: options.streamTimeoutUs,
-      timeoutsOnPacket: true,
-      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
-      retire: (stream) => this.#count(stream.usage, -1),
-    });
   }
 
   /** The fused detector state: the transport lane's, or the most severe per-SSRC one. */
-  get usage(): BandwidthUsage {
+  override get usage(): BandwidthUsage {
     if (!this.#perStream) return this.#transportUsage;
     return this.#overusing > 0 ? "overusing" : this.#underusing > 0 ? "underusing" : "normal";
-  }
-
-  /**
-   * An active stream.
-   *
-   * @param ssrc The SSRC.
-   * @returns Its state, or `undefined`.
-   */
-  stream(ssrc: number): AbsStream | undefined {
-    return this.#streams.get(ssrc);
-  }
-
-  /**
-   * The incoming rate over the last second, in bps, without disturbing the estimator.
-   *
-   * @param nowMs Time in integer milliseconds (arrival clock).
-   * @returns The rate, or `undefined` while there is too little data.
-   */
-  incomingRateBps(nowMs: number): number | undefined {
-    return this.#incoming.peekRate(nowMs);
-  }
-
-  /**
-   * libwebrtc's LatestEstimate.
-   *
-   * @returns bps, or 0 without a valid estimate or active stream.
-   */
-  latestEstimate(): number {
-    return this.#aimd.validEstimate && this.#streams.size > 0 ? this.#aimd.latestEstimateBps : 0;
-  }
-
-  /**
-   * Forgets an SSRC.
-   *
-   * @param ssrc The stream to drop.
-   */
-  removeStream(ssrc: number): void {
-    this.#streams.remove(ssrc);
-  }
-
-  /**
-   * Active SSRCs in ascending order.
-   *
-   * @returns A frozen array, shared until the set of streams changes.
-   */
-  ssrcs(): number[] {
-    return this.#streams.sortedKeys();
   }
 
   /**
@@ -178,27 +102,27 @@ export class AbsSendTimeEstimator {
    * @param batch Packet records.
    * @param index The record.
    */
-  onRecord(batch: PacketBatch, index: number): void {
+  override onRecord(batch: PacketBatch, index: number): void {
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
     const nowMs = usToMs(nowUs);
 
     // Restart the rate window once it has drained, e.g. after a silence.
-    if (this.#incoming.rateAt(batch.arrivalUs, index) !== undefined) {
+    if (this.incoming.rateAt(batch.arrivalUs, index) !== undefined) {
       this.#incomingInitialized = true;
     } else if (this.#incomingInitialized) {
-      this.#incoming.reset();
+      this.incoming.reset();
       this.#incomingInitialized = false;
     }
-    this.#incoming.updateFrom(batch.size, batch.arrivalUs, index);
+    this.incoming.updateFrom(batch.size, batch.arrivalUs, index);
     if (this.#firstPacketUs === -Infinity) this.#firstPacketUs = nowUs;
 
-    const stream = this.#streams.touchAt(batch.ssrc, batch.nowUs, index);
+    const stream = this.streams.touchAt(batch.ssrc, batch.nowUs, index);
     stream.packets++;
     stream.bytes += size;
 
     let updateEstimate = false;
-    const aimd = this.#aimd;
+    const aimd = this.aimd;
     if (
       size > MIN_PROBE_PACKET_SIZE &&
       (!aimd.validEstimate || nowUs - this.#firstPacketUs < INITIAL_PROBING_INTERVAL_US)
@@ -209,7 +133,7 @@ export class AbsSendTimeEstimator {
 
     const verdict = USAGES[batch.usage[index]];
     if (this.#perStream) {
-      if (this.#streams.created) {
+      if (this.streams.created) {
         stream.usage = verdict;
         this.#count(verdict, 1);
       } else if (verdict !== stream.usage) {
@@ -227,17 +151,17 @@ export class AbsSendTimeEstimator {
       if (!this.#updated || nowMs - this.#lastUpdateMs > this.#feedbackIntervalMs) {
         updateEstimate = true;
       } else if (usage === "overusing") {
-        const rate = this.#incoming.rateAt(batch.arrivalUs, index);
+        const rate = this.incoming.rateAt(batch.arrivalUs, index);
         updateEstimate = rate !== undefined && aimd.timeToReduceFurther(nowUs, rate);
       }
     }
     if (updateEstimate) {
-      const target = aimd.update(usage, this.#incoming.rateAt(batch.arrivalUs, index), nowUs);
+      const target = aimd.update(usage, this.incoming.rateAt(batch.arrivalUs, index), nowUs);
       this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
       if (aimd.validEstimate) {
         this.#updated = true;
         this.#lastUpdateMs = nowMs;
-        this.#options.onEstimate(target, this.ssrcs());
+        this.onEstimate(target, this.ssrcs());
       }
     }
   }
@@ -247,7 +171,7 @@ export class AbsSendTimeEstimator {
     const probes = this.#probes;
     const bestBps = probes.evaluate();
     if (probes.clusterCount === 0) return false;
-    const aimd = this.#aimd;
+    const aimd = this.aimd;
     if (bestBps > 0 && (aimd.validEstimate ? bestBps > aimd.latestEstimateBps : true)) {
       aimd.setEstimate(bestBps, nowUs);
       this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
@@ -255,6 +179,15 @@ export class AbsSendTimeEstimator {
     }
     if (probes.clusterCount >= EXPECTED_NUMBER_OF_PROBES) probes.clear();
     return false;
+  }
+
+  /**
+   * A retired stream's verdict no longer counts.
+   *
+   * @param stream Its last state.
+   */
+  protected override onRetire(stream: EstimatorStream): void {
+    this.#count(stream.usage, -1);
   }
 
   #count(usage: BandwidthUsage, delta: number): void {

@@ -7,9 +7,8 @@
  */
 
 import { msToUs, usToMs } from "./_math.ts";
-import { AbsSendTimeEstimator, type Grouping } from "./abs_send_time_estimator.ts";
-import { AimdRateControl } from "./aimd_rate_control.ts";
-import type { DelayFilter } from "./delay_pipeline.ts";
+import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
+import type { AimdRateControl } from "./aimd_rate_control.ts";
 import { absSendTimeToTicks, GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import { DelayPipeline } from "./delay_pipeline.ts";
 import { EstimatorSelector } from "./estimator_selector.ts";
@@ -20,59 +19,20 @@ import {
   RTP_TIMESTAMP_TO_MS,
   SingleStreamEstimator,
 } from "./single_stream_estimator.ts";
+import {
+  checkFunctions,
+  type EstimatorSettings,
+  newRateControl,
+  type ResolvedSettings,
+  resolveSettings,
+} from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
 
 const MAX_UINT32 = 0xffffffff;
 
-/** Options of {@linkcode BandwidthEstimator}. */
-export interface BandwidthEstimatorOptions {
-  /**
-   * With abs-send-time: run one delay pipeline per SSRC (the most severe verdict wins) or one for the
-   * whole transport (libwebrtc's RemoteBitrateEstimatorAbsSendTime). Both give identical results
-   * with one stream.
-   *
-   * @default {"per-stream"}
-   */
-  grouping?: Grouping;
-  /**
-   * The delay filter: libwebrtc's receive-side Kalman filter, or the send-side trendline filter.
-   *
-   * @default {"kalman"}
-   */
-  filter?: DelayFilter;
-  /**
-   * Regression window of the trendline filter, 10–200 deltas.
-   *
-   * @default {20}
-   */
-  trendlineWindowSize?: number;
-  /**
-   * Floor of the estimate in bps.
-   *
-   * @default {5000}
-   */
-  minBitrateBps?: number;
-  /**
-   * Ceiling of the estimate in bps (libwebrtc starts from this value and never exceeds it in
-   * practice; here it is also enforced).
-   *
-   * @default {30000000}
-   */
-  maxBitrateBps?: number;
-  /**
-   * A starting estimate in bps, valid at once. Without it the first estimate comes from a probe, an
-   * overuse or 5 s of measured incoming rate, as in libwebrtc.
-   *
-   * @default {undefined}
-   */
-  startBitrateBps?: number;
-  /**
-   * Silence after which an SSRC stops counting, in milliseconds.
-   *
-   * @default {2000}
-   */
-  streamTimeoutMs?: number;
+/** Options of {@linkcode BandwidthEstimator}: the estimator settings and its callbacks. */
+export interface BandwidthEstimatorOptions extends EstimatorSettings {
   /**
    * Called synchronously whenever libwebrtc would call `OnReceiveBitrateChanged`, with the estimate
    * in bps and the SSRCs it covers, ascending. The SSRC array is frozen and reused until the set of
@@ -168,42 +128,6 @@ function checkFinite(value: unknown, name: string, action: string): void {
   }
 }
 
-function checkOptionalRange(
-  value: unknown,
-  name: string,
-  min: number,
-  max: number,
-  integer: boolean,
-): void {
-  if (value === undefined) return;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create estimator as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!(value >= min && value <= max) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(
-      `Cannot create estimator as '${name}' must be ${
-        integer ? "an integer" : "a number"
-      } in [${min}, ${max}]: current value is ${value}`,
-    );
-  }
-}
-
-function checkChoice(value: unknown, name: string, choices: readonly string[]): void {
-  if (value === undefined || choices.includes(value as string)) return;
-  if (typeof value !== "string") {
-    throw new TypeError(
-      `Cannot create estimator as '${name}' must be a string: current type is ${typeof value}`,
-    );
-  }
-  throw new RangeError(
-    `Cannot create estimator as '${name}' must be one of ${
-      choices.map((c) => `"${c}"`).join(", ")
-    }: current value is ${JSON.stringify(value)}`,
-  );
-}
-
 /**
  * Receive-side bandwidth estimator: feed it every received RTP packet of a sender, and it reports the
  * sender's available bandwidth in bps through `onEstimate`, exactly when libwebrtc's receiver would.
@@ -230,13 +154,7 @@ function checkChoice(value: unknown, name: string, choices: readonly string[]): 
  * ```
  */
 export class BandwidthEstimator {
-  readonly #grouping: Grouping;
-  readonly #filter: DelayFilter;
-  readonly #trendlineWindowSize: number;
-  readonly #minBitrateBps: number;
-  readonly #maxBitrateBps: number;
-  readonly #startBitrateBps: number | undefined;
-  readonly #streamTimeoutUs: number;
+  readonly #settings: ResolvedSettings;
   readonly #onEstimate: ((bitrateBps: number, ssrcs: number[]) => void) | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #emit = (bitrateBps: number, ssrcs: number[]): void => this.#safeEmit(bitrateBps, ssrcs);
@@ -260,44 +178,11 @@ export class BandwidthEstimator {
    * @throws {RangeError} An option is out of range, or the bounds contradict each other.
    */
   constructor(options: BandwidthEstimatorOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create estimator as 'options' must be an object");
-    }
-    checkChoice(options.grouping, "grouping", ["per-stream", "transport"]);
-    checkChoice(options.filter, "filter", ["kalman", "trendline"]);
-    checkOptionalRange(options.trendlineWindowSize, "trendlineWindowSize", 10, 200, true);
-    checkOptionalRange(options.minBitrateBps, "minBitrateBps", 1, 1e12, true);
-    checkOptionalRange(options.maxBitrateBps, "maxBitrateBps", 1, 1e12, true);
-    checkOptionalRange(options.startBitrateBps, "startBitrateBps", 1, 1e12, true);
-    checkOptionalRange(options.streamTimeoutMs, "streamTimeoutMs", 1, 86_400_000, false);
-    for (const name of ["onEstimate", "onError"] as const) {
-      if (options[name] !== undefined && typeof options[name] !== "function") {
-        throw new TypeError(`Cannot create estimator as '${name}' must be a function`);
-      }
-    }
-    this.#grouping = options.grouping ?? "per-stream";
-    this.#filter = options.filter ?? "kalman";
-    this.#trendlineWindowSize = options.trendlineWindowSize ?? 20;
-    this.#minBitrateBps = options.minBitrateBps ?? 5_000;
-    this.#maxBitrateBps = options.maxBitrateBps ?? 30_000_000;
-    if (this.#minBitrateBps > this.#maxBitrateBps) {
-      throw new RangeError(
-        `Cannot create estimator as 'minBitrateBps' must not exceed 'maxBitrateBps': current values are ${this.#minBitrateBps} and ${this.#maxBitrateBps}`,
-      );
-    }
-    this.#startBitrateBps = options.startBitrateBps;
-    if (
-      this.#startBitrateBps !== undefined &&
-      (this.#startBitrateBps < this.#minBitrateBps || this.#startBitrateBps > this.#maxBitrateBps)
-    ) {
-      throw new RangeError(
-        `Cannot create estimator as 'startBitrateBps' must lie within the bitrate bounds: current value is ${this.#startBitrateBps}`,
-      );
-    }
-    this.#streamTimeoutUs = msToUs(options.streamTimeoutMs ?? 2000);
+    this.#settings = resolveSettings("estimator", options);
+    checkFunctions("estimator", options as Record<string, unknown>, ["onEstimate", "onError"]);
     this.#onEstimate = options.onEstimate;
     this.#onError = options.onError ?? ((error) => console.error("onEstimate threw:", error));
-    this.#aimd = this.#newAimd();
+    this.#aimd = newRateControl(this.#settings, undefined);
   }
 
   /**
@@ -459,20 +344,20 @@ export class BandwidthEstimator {
   #start(): void {
     this.#lanes?.clear();
     const kind = this.#selector.kind!;
-    this.#aimd = this.#newAimd();
+    this.#aimd = newRateControl(this.#settings, this.#rttMs);
     const pipelines = this.#pipelines;
     const rtp = kind === "rtp-timestamp";
     this.#lanes = new LaneTable({
       kind,
-      grouping: this.#grouping,
-      streamTimeoutUs: this.#streamTimeoutUs,
+      grouping: this.#settings.grouping,
+      streamTimeoutUs: this.#settings.streamTimeoutUs,
       hooks: {
         onLaneCreated: (lane) => {
           pipelines[lane] = new DelayPipeline({
             groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
             timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
-            filter: this.#filter,
-            trendlineWindowSize: this.#trendlineWindowSize,
+            filter: this.#settings.filter,
+            trendlineWindowSize: this.#settings.trendlineWindowSize,
             paceByArrival: !rtp,
           });
         },
@@ -487,7 +372,7 @@ export class BandwidthEstimator {
       const lanes = this.#lanes;
       this.#abs = undefined;
       this.#rtp = new SingleStreamEstimator({
-        streamTimeoutUs: this.#streamTimeoutUs,
+        streamTimeoutUs: this.#settings.streamTimeoutUs,
         aimd: this.#aimd,
         onEstimate: this.#emit,
         onExpire: (nowUs) => lanes.expire(nowUs),
@@ -495,22 +380,12 @@ export class BandwidthEstimator {
     } else {
       this.#rtp = undefined;
       this.#abs = new AbsSendTimeEstimator({
-        grouping: this.#grouping,
-        streamTimeoutUs: this.#streamTimeoutUs,
+        grouping: this.#settings.grouping,
+        streamTimeoutUs: this.#settings.streamTimeoutUs,
         aimd: this.#aimd,
         onEstimate: this.#emit,
       });
     }
-  }
-
-  #newAimd(): AimdRateControl {
-    const aimd = new AimdRateControl({
-      minBitrateBps: this.#minBitrateBps,
-      maxBitrateBps: this.#maxBitrateBps,
-    });
-    if (this.#startBitrateBps !== undefined) aimd.setStartBitrate(this.#startBitrateBps);
-    if (this.#rttMs !== undefined) aimd.setRtt(this.#rttMs);
-    return aimd;
   }
 
   #safeEmit(bitrateBps: number, ssrcs: number[]): void {

@@ -8,15 +8,11 @@
  */
 
 import { usToMs } from "./_math.ts";
-import type { AimdRateControl } from "./aimd_rate_control.ts";
-import type { EstimateCallback } from "./abs_send_time_estimator.ts";
+import { EstimatorBase, type EstimatorBaseOptions } from "./estimator_base.ts";
 import type { PacketBatch } from "./packet_batch.ts";
-import { RateStatistics } from "./rate_statistics.ts";
-import { type StreamEntry, StreamTable } from "./stream_table.ts";
 import { type BandwidthUsage, usageSeverity } from "./types.ts";
 
 const INITIAL_PROCESS_INTERVAL_US = 500_000;
-const BITRATE_WINDOW_MS = 1000;
 const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
 
 /** Send-time group length of the RTP-timestamp lanes: 5 ms at 90 kHz. */
@@ -25,28 +21,12 @@ export const RTP_GROUP_LENGTH_TICKS = 90 * 5;
 export const RTP_TIMESTAMP_TO_MS: number = 1.0 / 90.0;
 
 /** Options of {@linkcode SingleStreamEstimator}. */
-export interface SingleStreamEstimatorOptions {
-  /** Silence after which an SSRC is dropped, in microseconds. */
-  streamTimeoutUs: number;
-  /** The rate controller. */
-  aimd: AimdRateControl;
-  /** libwebrtc's OnReceiveBitrateChanged. */
-  onEstimate: EstimateCallback;
+export interface SingleStreamEstimatorOptions extends EstimatorBaseOptions {
   /**
    * Called when an update times out idle SSRCs at `nowUs`, so the owner of the delay pipelines can
    * drop theirs at the same moment.
    */
   onExpire?: (nowUs: number) => void;
-}
-
-/** What the estimator keeps per SSRC. */
-export interface RtpStream extends StreamEntry {
-  /** Verdict of the stream's detector at its last packet. */
-  usage: BandwidthUsage;
-  /** Packets received. */
-  packets: number;
-  /** Payload bytes received. */
-  bytes: number;
 }
 
 /**
@@ -69,11 +49,8 @@ export interface RtpStream extends StreamEntry {
  * assert.deepEqual(estimator.ssrcs(), [7]);
  * ```
  */
-export class SingleStreamEstimator {
-  readonly #options: SingleStreamEstimatorOptions;
-  readonly #aimd: AimdRateControl;
-  readonly #streams: StreamTable<RtpStream>;
-  readonly #incoming = new RateStatistics(BITRATE_WINDOW_MS);
+export class SingleStreamEstimator extends EstimatorBase {
+  readonly #onExpire: ((nowUs: number) => void) | undefined;
   #lastValidIncomingBps = 0;
   #lastProcessUs = -Infinity;
   #processIntervalUs = INITIAL_PROCESS_INTERVAL_US;
@@ -84,70 +61,17 @@ export class SingleStreamEstimator {
    * @param options Timeout, rate controller and callback.
    */
   constructor(options: SingleStreamEstimatorOptions) {
-    this.#options = options;
-    this.#aimd = options.aimd;
-    this.#streams = new StreamTable<RtpStream>({
-      timeoutUs: options.streamTimeoutUs,
-      timeoutsOnPacket: false,
-      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
-      retire: () => {},
-    });
-  }
-
-  /**
-   * A stream, including one not yet timed out by a process() call.
-   *
-   * @param ssrc The SSRC.
-   * @returns Its state, or `undefined`.
-   */
-  stream(ssrc: number): RtpStream | undefined {
-    return this.#streams.get(ssrc);
+    super(options, false);
+    this.#onExpire = options.onExpire;
   }
 
   /** The most severe state over every stream's detector. */
-  get usage(): BandwidthUsage {
+  override get usage(): BandwidthUsage {
     let usage: BandwidthUsage = "normal";
-    for (const stream of this.#streams.values) {
+    for (const stream of this.streams.values) {
       if (usageSeverity(stream.usage) > usageSeverity(usage)) usage = stream.usage;
     }
     return usage;
-  }
-
-  /**
-   * The incoming rate over the last second, in bps, without disturbing the estimator.
-   *
-   * @param nowMs Receiver clock in integer milliseconds.
-   * @returns The rate, or `undefined` while there is too little data.
-   */
-  incomingRateBps(nowMs: number): number | undefined {
-    return this.#incoming.peekRate(nowMs);
-  }
-
-  /**
-   * libwebrtc's LatestEstimate.
-   *
-   * @returns bps, or 0 without a valid estimate or stream.
-   */
-  latestEstimate(): number {
-    return this.#aimd.validEstimate && this.#streams.size > 0 ? this.#aimd.latestEstimateBps : 0;
-  }
-
-  /**
-   * Forgets an SSRC.
-   *
-   * @param ssrc The stream to drop.
-   */
-  removeStream(ssrc: number): void {
-    this.#streams.remove(ssrc);
-  }
-
-  /**
-   * SSRCs with a detector, ascending.
-   *
-   * @returns A frozen array, shared until the set of streams changes.
-   */
-  ssrcs(): number[] {
-    return this.#streams.sortedKeys();
   }
 
   /**
@@ -157,32 +81,32 @@ export class SingleStreamEstimator {
    * @param batch Packet records.
    * @param index The record.
    */
-  onRecord(batch: PacketBatch, index: number): void {
+  override onRecord(batch: PacketBatch, index: number): void {
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
-    const stream = this.#streams.touchAt(batch.ssrc, batch.nowUs, index);
+    const stream = this.streams.touchAt(batch.ssrc, batch.nowUs, index);
     stream.packets++;
     stream.bytes += size;
 
-    const rate = this.#incoming.rateAt(batch.nowUs, index);
+    const rate = this.incoming.rateAt(batch.nowUs, index);
     if (rate !== undefined) {
       this.#lastValidIncomingBps = rate;
     } else if (this.#lastValidIncomingBps > 0) {
       // The window drained: restart it from new data only.
-      this.#incoming.reset();
+      this.incoming.reset();
       this.#lastValidIncomingBps = 0;
     }
-    this.#incoming.updateFrom(batch.size, batch.nowUs, index);
+    this.incoming.updateFrom(batch.size, batch.nowUs, index);
 
     const prior = stream.usage;
     const usage = USAGES[batch.usage[index]];
     stream.usage = usage;
     if (usage === "overusing") {
-      const incoming = this.#incoming.rateAt(batch.nowUs, index);
+      const incoming = this.incoming.rateAt(batch.nowUs, index);
       // The first overuse acts at once; later ones when a further cut is due.
       if (
         incoming !== undefined &&
-        (prior !== "overusing" || this.#aimd.timeToReduceFurther(nowUs, incoming))
+        (prior !== "overusing" || this.aimd.timeToReduceFurther(nowUs, incoming))
       ) {
         this.#updateEstimate(nowUs);
       }
@@ -208,14 +132,14 @@ export class SingleStreamEstimator {
   }
 
   #updateEstimate(nowUs: number): void {
-    this.#streams.expire(nowUs);
-    this.#options.onExpire?.(nowUs);
-    if (this.#streams.size === 0) return;
-    const aimd = this.#aimd;
-    const target = aimd.update(this.usage, this.#incoming.rate(usToMs(nowUs)), nowUs);
+    this.streams.expire(nowUs);
+    this.#onExpire?.(nowUs);
+    if (this.streams.size === 0) return;
+    const aimd = this.aimd;
+    const target = aimd.update(this.usage, this.incoming.rate(usToMs(nowUs)), nowUs);
     if (aimd.validEstimate) {
       this.#processIntervalUs = aimd.getFeedbackIntervalUs();
-      this.#options.onEstimate(target, this.ssrcs());
+      this.onEstimate(target, this.ssrcs());
     }
   }
 }

@@ -18,10 +18,18 @@
 
 import { msToUs, usToMs } from "../core/_math.ts";
 import { absSendTimeToTicks } from "../core/abs_send_time.ts";
-import { AbsSendTimeEstimator, type Grouping } from "../core/abs_send_time_estimator.ts";
-import { AimdRateControl } from "../core/aimd_rate_control.ts";
-import type { DelayFilter } from "../core/delay_pipeline.ts";
+import { AbsSendTimeEstimator } from "../core/abs_send_time_estimator.ts";
+import type { AimdRateControl } from "../core/aimd_rate_control.ts";
 import { EstimatorSelector } from "../core/estimator_selector.ts";
+import {
+  checkChoice,
+  checkFunctions,
+  checkRange,
+  type EstimatorSettings,
+  newRateControl,
+  type ResolvedSettings,
+  resolveSettings,
+} from "../core/estimator_settings.ts";
 import { type EstimatorKind, LaneTable } from "../core/lane_table.ts";
 import { FLAG_RESET_FILTER, PacketBatch } from "../core/packet_batch.ts";
 import { checkPacket } from "../core/packet_info.ts";
@@ -81,8 +89,12 @@ export type CoordinatorEvent =
     kind: EstimatorKind;
   };
 
-/** Options of {@linkcode Coordinator}. */
-export interface CoordinatorOptions {
+/**
+ * Options of {@linkcode Coordinator}: the estimator settings (grouping, filter, bitrate bounds, stream
+ * timeout — a silent stream's worker ends with it), the host and its batching, limits, callbacks,
+ * and injectable clock, timers and workers.
+ */
+export interface CoordinatorOptions extends EstimatorSettings {
   /**
    * Where the delay pipelines run.
    *
@@ -95,48 +107,6 @@ export interface CoordinatorOptions {
    * @default {1}
    */
   poolSize?: number;
-  /**
-   * Delay pipeline per SSRC, or one for the transport (all of it in one worker).
-   *
-   * @default {"per-stream"}
-   */
-  grouping?: Grouping;
-  /**
-   * The delay filter.
-   *
-   * @default {"kalman"}
-   */
-  filter?: DelayFilter;
-  /**
-   * Trendline regression window.
-   *
-   * @default {20}
-   */
-  trendlineWindowSize?: number;
-  /**
-   * Floor of the estimate, bps.
-   *
-   * @default {5000}
-   */
-  minBitrateBps?: number;
-  /**
-   * Ceiling of the estimate, bps.
-   *
-   * @default {30000000}
-   */
-  maxBitrateBps?: number;
-  /**
-   * A starting estimate, bps.
-   *
-   * @default {undefined}
-   */
-  startBitrateBps?: number;
-  /**
-   * Silence after which a stream ends (and its worker with it), ms.
-   *
-   * @default {2000}
-   */
-  streamTimeoutMs?: number;
   /**
    * Longest time a record waits before its batch is sent, ms.
    *
@@ -324,13 +294,7 @@ interface Lane {
  */
 export class Coordinator {
   readonly #hostKind: HostKind;
-  readonly #grouping: Grouping;
-  readonly #filter: DelayFilter;
-  readonly #trendlineWindowSize: number;
-  readonly #minBitrateBps: number;
-  readonly #maxBitrateBps: number;
-  readonly #startBitrateBps: number | undefined;
-  readonly #streamTimeoutUs: number;
+  readonly #settings: ResolvedSettings;
   readonly #batchSize: number;
   readonly #maxStreams: number;
   readonly #senderSsrc: number;
@@ -390,43 +354,45 @@ export class Coordinator {
    * @throws {RangeError} An option is out of range.
    */
   constructor(options: CoordinatorOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create coordinator as 'options' must be an object");
-    }
-    checkChoice(options.host, "host", ["worker-per-stream", "inline", "pool"]);
-    checkChoice(options.grouping, "grouping", ["per-stream", "transport"]);
-    checkChoice(options.filter, "filter", ["kalman", "trendline"]);
-    checkRange(options.poolSize, "poolSize", 1, 64, true);
-    checkRange(options.trendlineWindowSize, "trendlineWindowSize", 10, 200, true);
-    checkRange(options.minBitrateBps, "minBitrateBps", 1, 1e12, true);
-    checkRange(options.maxBitrateBps, "maxBitrateBps", 1, 1e12, true);
-    checkRange(options.startBitrateBps, "startBitrateBps", 1, 1e12, true);
-    checkRange(options.streamTimeoutMs, "streamTimeoutMs", 1, 86_400_000, false);
-    checkRange(options.flushIntervalMs, "flushIntervalMs", 1, 1000, false);
-    checkRange(options.batchSize, "batchSize", 1, 65_536, true);
-    checkRange(options.maxStreams, "maxStreams", 1, 1_000_000, true);
-    checkRange(options.senderSsrc, "senderSsrc", 0, 0xffffffff, true);
-    checkRange(options.rembIntervalMs, "rembIntervalMs", 1, 60_000, false);
-    checkRange(options.workerTimeoutMs, "workerTimeoutMs", 1, 600_000, false);
-    checkRange(options.maxPendingRecords, "maxPendingRecords", 1024, 1 << 26, true);
-    for (const name of ["onEstimate", "onRemb", "onEvent", "onError", "workerFactory"] as const) {
-      if (options[name] !== undefined && typeof options[name] !== "function") {
-        throw new TypeError(`Cannot create coordinator as '${name}' must be a function`);
-      }
-    }
+    this.#settings = resolveSettings("coordinator", options);
+    const subject = "coordinator";
+    checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
+    checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
+    checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
+      min: 1,
+      max: 1000,
+      integer: false,
+    });
+    checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
+    checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
+    checkRange(subject, "senderSsrc", options.senderSsrc, {
+      min: 0,
+      max: 0xffffffff,
+      integer: true,
+    });
+    checkRange(subject, "rembIntervalMs", options.rembIntervalMs, {
+      min: 1,
+      max: 60_000,
+      integer: false,
+    });
+    checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
+      min: 1,
+      max: 600_000,
+      integer: false,
+    });
+    checkRange(subject, "maxPendingRecords", options.maxPendingRecords, {
+      min: 1024,
+      max: 1 << 26,
+      integer: true,
+    });
+    checkFunctions(subject, options as Record<string, unknown>, [
+      "onEstimate",
+      "onRemb",
+      "onEvent",
+      "onError",
+      "workerFactory",
+    ]);
     this.#hostKind = options.host ?? "worker-per-stream";
-    this.#grouping = options.grouping ?? "per-stream";
-    this.#filter = options.filter ?? "kalman";
-    this.#trendlineWindowSize = options.trendlineWindowSize ?? 20;
-    this.#minBitrateBps = options.minBitrateBps ?? 5_000;
-    this.#maxBitrateBps = options.maxBitrateBps ?? 30_000_000;
-    if (this.#minBitrateBps > this.#maxBitrateBps) {
-      throw new RangeError(
-        `Cannot create coordinator as 'minBitrateBps' must not exceed 'maxBitrateBps': current values are ${this.#minBitrateBps} and ${this.#maxBitrateBps}`,
-      );
-    }
-    this.#startBitrateBps = options.startBitrateBps;
-    this.#streamTimeoutUs = msToUs(options.streamTimeoutMs ?? 2000);
     this.#batchSize = options.batchSize ?? 64;
     this.#maxStreams = options.maxStreams ?? 64;
     this.#senderSsrc = options.senderSsrc ?? 1;
@@ -444,7 +410,7 @@ export class Coordinator {
     this.#logKinds = new Uint8Array(INITIAL_LOG_CAPACITY);
     this.#logLanes = new Array(INITIAL_LOG_CAPACITY).fill(undefined);
     this.#logValues = new Float64Array(INITIAL_LOG_CAPACITY);
-    this.#aimd = this.#newAimd();
+    this.#aimd = newRateControl(this.#settings, undefined);
 
     this.#throttler = new RembThrottler({
       resendIntervalMs: options.rembIntervalMs ?? 1000,
@@ -694,14 +660,14 @@ export class Coordinator {
     this.#push(kind === "abs-send-time" ? ENTRY_SWITCH_ABS : ENTRY_SWITCH_RTP, 0);
     const config: LaneConfig = {
       kind,
-      filter: this.#filter,
-      trendlineWindowSize: this.#trendlineWindowSize,
+      filter: this.#settings.filter,
+      trendlineWindowSize: this.#settings.trendlineWindowSize,
     };
     this.#laneConfig = config;
     this.#lanes = new LaneTable({
       kind,
-      grouping: this.#grouping,
-      streamTimeoutUs: this.#streamTimeoutUs,
+      grouping: this.#settings.grouping,
+      streamTimeoutUs: this.#settings.streamTimeoutUs,
       hooks: {
         onLaneCreated: (tableLane, ssrc) => this.#openLane(tableLane, ssrc, config),
         onLaneRetired: (tableLane) => this.#retireLane(this.#laneOf[tableLane]!),
@@ -933,20 +899,20 @@ export class Coordinator {
   }
 
   #startEstimator(kind: EstimatorKind): void {
-    this.#aimd = this.#newAimd();
+    this.#aimd = newRateControl(this.#settings, this.#rttMs);
     const onEstimate = (bitrateBps: number, ssrcs: number[]) => this.#estimate(bitrateBps, ssrcs);
     if (kind === "abs-send-time") {
       this.#rtp = undefined;
       this.#abs = new AbsSendTimeEstimator({
-        grouping: this.#grouping,
-        streamTimeoutUs: this.#streamTimeoutUs,
+        grouping: this.#settings.grouping,
+        streamTimeoutUs: this.#settings.streamTimeoutUs,
         aimd: this.#aimd,
         onEstimate,
       });
     } else {
       this.#abs = undefined;
       this.#rtp = new SingleStreamEstimator({
-        streamTimeoutUs: this.#streamTimeoutUs,
+        streamTimeoutUs: this.#settings.streamTimeoutUs,
         aimd: this.#aimd,
         onEstimate,
         // The receiving side drops its lanes when the replayed process step times streams out.
@@ -955,16 +921,6 @@ export class Coordinator {
         },
       });
     }
-  }
-
-  #newAimd(): AimdRateControl {
-    const aimd = new AimdRateControl({
-      minBitrateBps: this.#minBitrateBps,
-      maxBitrateBps: this.#maxBitrateBps,
-    });
-    if (this.#startBitrateBps !== undefined) aimd.setStartBitrate(this.#startBitrateBps);
-    if (this.#rttMs !== undefined) aimd.setRtt(this.#rttMs);
-    return aimd;
   }
 
   #estimate(bitrateBps: number, ssrcs: number[]): void {
@@ -1008,33 +964,3 @@ const defaultTimers: Timers = {
     clearInterval(handle as number);
   },
 };
-
-function checkChoice(value: unknown, name: string, choices: readonly string[]): void {
-  if (value === undefined || choices.includes(value as string)) return;
-  if (typeof value !== "string") {
-    throw new TypeError(
-      `Cannot create coordinator as '${name}' must be a string: current type is ${typeof value}`,
-    );
-  }
-  throw new RangeError(
-    `Cannot create coordinator as '${name}' must be one of ${
-      choices.map((c) => `"${c}"`).join(", ")
-    }: current value is "${value}"`,
-  );
-}
-
-function checkRange(value: unknown, name: string, min: number, max: number, integer: boolean) {
-  if (value === undefined) return;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create coordinator as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!(value >= min && value <= max) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(
-      `Cannot create coordinator as '${name}' must be ${
-        integer ? "an integer" : "a number"
-      } in [${min}, ${max}]: current value is ${value}`,
-    );
-  }
-}

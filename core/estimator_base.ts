@@ -1,0 +1,145 @@
+/**
+ * What the abs-send-time and RTP-timestamp estimators share: the SSRC table, the incoming-rate
+ * window, the rate controller, and the accessors built on them.
+ *
+ * @module
+ */
+
+import type { AimdRateControl } from "./aimd_rate_control.ts";
+import type { PacketBatch } from "./packet_batch.ts";
+import { RateStatistics } from "./rate_statistics.ts";
+import { type StreamEntry, StreamTable } from "./stream_table.ts";
+import type { BandwidthUsage } from "./types.ts";
+
+const BITRATE_WINDOW_MS = 1000;
+
+/** Called with a new estimate and the SSRCs it covers (ascending, frozen). */
+export type EstimateCallback = (bitrateBps: number, ssrcs: number[]) => void;
+
+/** What an estimator keeps per SSRC. */
+export interface EstimatorStream extends StreamEntry {
+  /** Verdict of the stream's lane at its last packet. */
+  usage: BandwidthUsage;
+  /** Packets received. */
+  packets: number;
+  /** Payload bytes received. */
+  bytes: number;
+}
+
+/** Options every estimator takes. */
+export interface EstimatorBaseOptions {
+  /** Silence after which an SSRC is dropped, in microseconds. */
+  streamTimeoutUs: number;
+  /** The rate controller, owned by the caller so it can carry RTT and bounds. */
+  aimd: AimdRateControl;
+  /** libwebrtc's OnReceiveBitrateChanged. */
+  onEstimate: EstimateCallback;
+}
+
+/**
+ * Base of the two estimators: they differ in when they update and how they fuse verdicts.
+ *
+ * @example
+ * ```ts
+ * import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
+ * import { AimdRateControl } from "./aimd_rate_control.ts";
+ * import type { EstimatorBase } from "./estimator_base.ts";
+ * import assert from "node:assert/strict";
+ * const estimator: EstimatorBase = new AbsSendTimeEstimator({
+ *   grouping: "transport", streamTimeoutUs: 2e6, aimd: new AimdRateControl(), onEstimate() {},
+ * });
+ * assert.equal(estimator.latestEstimate(), 0);
+ * ```
+ */
+export abstract class EstimatorBase {
+  /** The rate controller. */
+  protected readonly aimd: AimdRateControl;
+  /** Active SSRCs. */
+  protected readonly streams: StreamTable<EstimatorStream>;
+  /** Incoming bytes over the last second. */
+  protected readonly incoming: RateStatistics = new RateStatistics(BITRATE_WINDOW_MS);
+  /** Where estimates go. */
+  protected readonly onEstimate: EstimateCallback;
+
+  /**
+   * Creates the shared state.
+   *
+   * @param options Timeout, rate controller and callback.
+   * @param timeoutsOnPacket Whether packets time SSRCs out (abs-send-time) or only updates do (RTP).
+   */
+  constructor(options: EstimatorBaseOptions, timeoutsOnPacket: boolean) {
+    this.aimd = options.aimd;
+    this.onEstimate = options.onEstimate;
+    this.streams = new StreamTable<EstimatorStream>({
+      timeoutUs: options.streamTimeoutUs,
+      timeoutsOnPacket,
+      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
+      retire: (stream) => this.onRetire(stream),
+    });
+  }
+
+  /** The fused detector state. */
+  abstract get usage(): BandwidthUsage;
+
+  /**
+   * Processes record `index` of a batch, whose usage column holds its lane's verdict.
+   *
+   * @param batch Packet records.
+   * @param index The record.
+   */
+  abstract onRecord(batch: PacketBatch, index: number): void;
+
+  /**
+   * An active stream.
+   *
+   * @param ssrc The SSRC.
+   * @returns Its state, or `undefined`.
+   */
+  stream(ssrc: number): EstimatorStream | undefined {
+    return this.streams.get(ssrc);
+  }
+
+  /**
+   * The incoming rate over the last second, in bps, without disturbing the estimator.
+   *
+   * @param nowMs Time in integer milliseconds, on the clock the estimator keys its rate on.
+   * @returns The rate, or `undefined` while there is too little data.
+   */
+  incomingRateBps(nowMs: number): number | undefined {
+    return this.incoming.peekRate(nowMs);
+  }
+
+  /**
+   * libwebrtc's LatestEstimate.
+   *
+   * @returns bps, or 0 without a valid estimate or active stream.
+   */
+  latestEstimate(): number {
+    return this.aimd.validEstimate && this.streams.size > 0 ? this.aimd.latestEstimateBps : 0;
+  }
+
+  /**
+   * Forgets an SSRC.
+   *
+   * @param ssrc The stream to drop.
+   */
+  removeStream(ssrc: number): void {
+    this.streams.remove(ssrc);
+  }
+
+  /**
+   * Active SSRCs in ascending order.
+   *
+   * @returns A frozen array, shared until the set of streams changes.
+   */
+  ssrcs(): number[] {
+    return this.streams.sortedKeys();
+  }
+
+  /**
+   * Called when an SSRC leaves the table.
+   *
+   * @param _stream Its last state.
+   */
+  protected onRetire(_stream: EstimatorStream): void {}
+}
