@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+
+const root = new URL("../../", import.meta.url);
+const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
+
+async function demo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "tools/demo.ts", ...args],
+    cwd: root,
+    stdin: "null",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("demo --help explains every option", async () => {
+  const { code, stdout } = await demo("--help");
+  assert.equal(code, 0);
+  for (
+    const option of ["--quick", "--scenario", "--seed", "--host", "--grouping", "--jitter", "--out"]
+  ) {
+    assert.ok(stdout.includes(option), option);
+  }
+});
+
+Deno.test("demo refuses an unknown scenario or host with exit code 2", async () => {
+  assert.equal((await demo("--scenario", "nope", "--no-report")).code, 2);
+  assert.equal((await demo("--host", "gpu", "--no-report")).code, 2);
+});
+
+Deno.test("demo --quick prints the table, writes the report, and the page renders in Chromium", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sim-report-" });
+  try {
+    const { code, stdout, stderr } = await demo("--quick", "--out", dir);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /rfc8867-5\.1 \(per-stream\)\s+0\.\d\d/);
+    assert.match(stderr, /100%\s+4 scenarios/);
+    const html = await Deno.readTextFile(`${dir}/index.html`);
+    for (
+      const id of [
+        "rfc8867-5.1",
+        "rfc8867-5.6-300ms",
+        "libwebrtc-capacity-drop",
+        "simulcast-per-stream",
+      ]
+    ) {
+      assert.ok(html.includes(`src="${id}.svg"`), id);
+      const svg = await Deno.readTextFile(`${dir}/${id}.svg`);
+      assert.match(svg, /^<svg /);
+      assert.ok(svg.includes("queuing delay (ms)") && svg.includes("kbit/s"));
+    }
+    const metrics = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
+    assert.equal(metrics.length, 4);
+    if (!chromium) {
+      console.log("No Chromium on this machine: the screenshot step was skipped");
+      return;
+    }
+    const png = `${dir}/page.png`;
+    const shot = await new Deno.Command(chromium, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--hide-scrollbars",
+        "--window-size=1100,1600",
+        `--screenshot=${png}`,
+        `file://${dir}/index.html`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.equal(shot.code, 0);
+    const bytes = await Deno.readFile(png);
+    assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+    assert.ok(bytes.length > 50_000, `screenshot of ${bytes.length} bytes looks empty`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,165 @@
+/**
+ * The demo: runs the simulated scenarios against this project's receiver, prints a summary table
+ * and writes a report folder (HTML, SVG charts, metrics). `deno task demo --help` for options.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_SET,
+  QUICK_SET,
+  runScenario,
+  scenario,
+  type ScenarioResult,
+  SCENARIOS,
+  summaryText,
+  writeReport,
+} from "./sim/mod.ts";
+import type { HostKind } from "../workers/hosts.ts";
+import type { Grouping } from "../core/abs_send_time_estimator.ts";
+
+const HELP = `Runs the receiver-side estimator (this project's Coordinator) in closed loop with
+browser-like senders over a simulated bottleneck, prints the metrics and writes a report.
+
+Usage: deno task demo [options]
+
+Options:
+  --quick              A reduced set that runs in seconds: ${QUICK_SET.join(", ")}.
+  --scenario <ids>     Scenarios to run, comma-separated (repeatable). Default: every scenario
+                       but soak-24h. "all" adds soak-24h (24 h simulated, about a minute).
+  --list               Lists the scenarios and exits.
+  --seed <n>           Seed of every random choice (frame sizes, jitter, loss, TCP). Default 1.
+  --host <kind>        Where the receiver runs its delay pipelines: inline (default),
+                       worker-per-stream or pool. Results are the same; workers are slower here.
+  --grouping <g>       per-stream or transport, for every scenario (default: each scenario's own;
+                       the simulcast cases run both).
+  --jitter <ms>        Replaces the media paths' jitter (RFC 8867 cases: 30 ms).
+  --out <dir>          Report folder. Default: report
+  --no-report          Prints the table only.
+  --help               This text.
+
+Metrics: util = media delivered / capacity (per flow: its share of the capacity); p50/p95 =
+queuing delay at the bottleneck; loss; Jain's fairness index where flows compete; "up s" = time
+for the media to reach 90 % of a higher capacity; "down s" = time for its send rate to fall under
+a lower one; REMBs sent.`;
+
+function fail(message: string): never {
+  console.error(`demo: ${message}\n\nRun with --help for the options.`);
+  Deno.exit(2);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      options: {
+        quick: { type: "boolean" },
+        scenario: { type: "string", multiple: true },
+        list: { type: "boolean" },
+        seed: { type: "string" },
+        host: { type: "string" },
+        grouping: { type: "string" },
+        jitter: { type: "string" },
+        out: { type: "string" },
+        "no-report": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: false,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(HELP);
+    return;
+  }
+  if (v.list) {
+    for (const s of SCENARIOS) console.log(`${s.id.padEnd(26)} ${s.durationS} s  ${s.title}`);
+    return;
+  }
+  let ids = v.quick ? [...QUICK_SET] : [...DEFAULT_SET];
+  if (v.scenario) {
+    ids = v.scenario.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    if (ids.includes("all")) ids = SCENARIOS.map((s) => s.id);
+  }
+  const specs = ids.map((id) => {
+    try {
+      return scenario(id);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  });
+  const seed = v.seed === undefined ? 1 : Number(v.seed);
+  if (!Number.isInteger(seed)) fail(`--seed must be an integer: got "${v.seed}"`);
+  const host = (v.host ?? "inline") as HostKind;
+  if (!["inline", "worker-per-stream", "pool"].includes(host)) {
+    fail(`--host must be inline, worker-per-stream or pool: got "${v.host}"`);
+  }
+  const grouping = v.grouping as Grouping | undefined;
+  if (grouping !== undefined && !["per-stream", "transport"].includes(grouping)) {
+    fail(`--grouping must be per-stream or transport: got "${v.grouping}"`);
+  }
+  const jitterMs = v.jitter === undefined ? undefined : Number(v.jitter);
+  if (jitterMs !== undefined && !(jitterMs >= 0)) {
+    fail(`--jitter must be a number of ms ≥ 0: got "${v.jitter}"`);
+  }
+
+  const total = specs.reduce((sum, s) => sum + s.durationS * s.media.length, 0);
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let done = 0;
+  let lastDraw = 0;
+  const draw = (label: string, fraction: number, force = false) => {
+    const now = performance.now();
+    if (!force && now - lastDraw < 100) return;
+    lastDraw = now;
+    const width = 30;
+    const filled = Math.round(width * fraction);
+    const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${
+      (fraction * 100).toFixed(0).padStart(3)
+    }%  ${label}`;
+    if (tty) Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+    else if (force) console.error(line);
+  };
+  const results: ScenarioResult[] = [];
+  const started = performance.now();
+  for (const spec of specs) {
+    const weight = spec.durationS * spec.media.length;
+    draw(spec.id, done / total, true);
+    const result = await runScenario(spec, {
+      seed,
+      host,
+      grouping,
+      jitterMs,
+      onProgress: (f) => draw(spec.id, (done + f * weight) / total),
+    });
+    done += weight;
+    results.push(result);
+  }
+  draw(
+    `${specs.length} scenarios in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    1,
+    true,
+  );
+  if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
+
+  console.log(
+    `\nseed ${seed}, host ${host}${jitterMs === undefined ? "" : `, jitter ${jitterMs} ms`}\n`,
+  );
+  console.log(summaryText(results.map((r) => r.metrics)));
+  if (!v["no-report"]) {
+    const dir = v.out ?? "report";
+    const page = await writeReport(results, {
+      dir,
+      description: `Seed ${seed}, host ${host}${grouping ? `, grouping ${grouping}` : ""}${
+        jitterMs === undefined ? "" : `, jitter ${jitterMs} ms`
+      }. Generated by deno task demo.`,
+    });
+    console.log(`\nReport: ${page}`);
+  }
+}
+
+if (import.meta.main) await main();
