@@ -64,6 +64,39 @@ export {
 } from "./workers/coordinator.ts";
 export type { HostKind, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
 export type { EstimatorKind } from "./core/lane_table.ts";
+export type { EstimatorSettings } from "./core/estimator_settings.ts";
+export {
+  ABS_CAPTURE_TIME_URI,
+  ABS_SEND_TIME_URI,
+  type Interceptor,
+  type InterceptorFactory,
+  type RTCPFeedback,
+  type RTCPWriter,
+  type RTPAttributes,
+  type RTPHeaderExtension,
+  type RTPReader,
+  type StreamInfo,
+  TRANSPORT_WIDE_CC_URI,
+} from "./interceptor/interceptor.ts";
+export {
+  type EstimatorEvent,
+  EstimatorInterceptor,
+  EstimatorInterceptorFactory,
+  type EstimatorInterceptorOptions,
+  type EstimatorInterceptorStats,
+  InterceptorClosedError,
+  type InterceptorStreamStats,
+  type Logger,
+  type RembPhase,
+  type SendTimeSource,
+} from "./interceptor/estimator_interceptor.ts";
+export { ntpToAbsSendTime } from "./interceptor/abs_capture_time.ts";
+export {
+  isRtcp,
+  type RtpExtensionForm,
+  RtpHeader,
+  type RtpHeaderError,
+} from "./core/rtp_header.ts";
 export {
   ABS_SEND_TIME_WRAP_MS,
   absSendTimeFromMicros,

@@ -49,6 +49,7 @@ import {
 } from "./hosts.ts";
 import type { LaneConfig } from "./protocol.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
+import { Fifo } from "./_fifo.ts";
 
 /** A clock in milliseconds; the default is `performance.now()`. */
 export interface Clock {
@@ -255,10 +256,9 @@ interface Lane {
   pending: PacketBatch;
   pendingLength: number;
   readonly free: PacketBatch[];
-  readonly inFlight: number[]; // lengths of batches sent and not back
+  readonly inFlight: Fifo<number>; // lengths of batches sent and not back
   waitingSinceMs: number; // when the oldest batch in flight was sent, or the last answer came
-  readonly returned: PacketBatch[];
-  readonly returnedLengths: number[];
+  readonly returned: Fifo<PacketBatch>; // back, with their record counts in `length`
   cursor: number;
   readonly figures: Float64Array;
   retired: boolean; // no streams; the host may release it once idle
@@ -498,7 +498,9 @@ export class Coordinator {
     const index = this.#push(ENTRY_RECORD, 0);
     const log = this.#log;
     log.ssrc[index] = ssrc;
-    log.timestamp[index] = hasAbsSendTime ? absSendTimeToTicks(absSendTime) : rtpTimestamp;
+    // Two stores rather than a conditional expression, which would box the tick count.
+    if (hasAbsSendTime) log.timestamp[index] = absSendTimeToTicks(absSendTime);
+    else log.timestamp[index] = rtpTimestamp;
     log.arrivalUs[index] = Math.round(arrivalTimeMs * 1000);
     log.nowUs[index] = nowMs === undefined ? log.arrivalUs[index] : Math.round(nowMs * 1000);
     log.size[index] = payloadSize;
@@ -690,10 +692,9 @@ export class Coordinator {
       pending: new PacketBatch(this.#batchSize),
       pendingLength: 0,
       free: [],
-      inFlight: [],
+      inFlight: new Fifo(),
       waitingSinceMs: 0,
-      returned: [],
-      returnedLengths: [],
+      returned: new Fifo(),
       cursor: 0,
       figures: new Float64Array(16),
       retired: false,
@@ -828,8 +829,8 @@ export class Coordinator {
     if (!lane) return;
     lane.inFlight.shift();
     lane.waitingSinceMs = performance.now();
+    batch.length = length;
     lane.returned.push(batch);
-    lane.returnedLengths.push(length);
     lane.figures.set(batch.figures);
     this.#drain();
     this.#releaseIfIdle(lane);
@@ -844,13 +845,12 @@ export class Coordinator {
     lane.host = this.#fallback;
     // What was in flight is lost: its records keep the lane's last verdict; the rest runs inline.
     const verdict = lane.figures[10];
-    for (const length of lane.inFlight) {
+    for (let length = lane.inFlight.shift(); length !== undefined; length = lane.inFlight.shift()) {
       const batch = new PacketBatch(length);
       batch.usage.fill(verdict);
+      batch.length = length;
       lane.returned.push(batch);
-      lane.returnedLengths.push(length);
     }
-    lane.inFlight.length = 0;
     if (!lane.dropped) lane.host.open(lane.id, lane.ssrc, this.#laneConfig!, lane.figures);
     this.#safe(() => this.#onEvent?.({ type: "lane-failed", ssrc: lane.ssrc, error }));
     this.#drain();
@@ -865,12 +865,11 @@ export class Coordinator {
       const kind = this.#logKinds[index];
       if (kind === ENTRY_RECORD) {
         const lane = this.#logLanes[index]!;
-        if (lane.returned.length === 0) break; // Waiting for this lane's results.
-        const batch = lane.returned[0];
+        const batch = lane.returned.peek();
+        if (batch === undefined) break; // Waiting for this lane's results.
         log.usage[index] = batch.usage[lane.cursor];
-        if (++lane.cursor === lane.returnedLengths[0]) {
+        if (++lane.cursor === batch.length) {
           lane.returned.shift();
-          lane.returnedLengths.shift();
           lane.cursor = 0;
           if (batch.capacity === this.#batchSize && lane.free.length < FREE_BATCHES_PER_LANE) {
             lane.free.push(batch);

@@ -15,6 +15,7 @@
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import { PacketBatch } from "../core/packet_batch.ts";
 import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
+import { Fifo } from "./_fifo.ts";
 import type {
   FromLaneWorker,
   FromSpawner,
@@ -88,7 +89,8 @@ export interface LaneHost {
 export class InlineHost implements LaneHost {
   readonly #callbacks: HostCallbacks;
   readonly #pipelines = new Map<number, DelayPipeline>();
-  readonly #done: { lane: number; batch: PacketBatch; length: number }[] = [];
+  readonly #doneLanes = new Fifo<number>();
+  readonly #doneBatches = new Fifo<PacketBatch>();
 
   /**
    * Creates a host with no lanes.
@@ -143,15 +145,17 @@ export class InlineHost implements LaneHost {
    */
   submit(lane: number, batch: PacketBatch, length: number): void {
     runLaneBatch(this.#pipelines.get(lane)!, batch, length);
-    this.#done.push({ lane, batch, length });
+    batch.length = length;
+    this.#doneLanes.push(lane);
+    this.#doneBatches.push(batch);
   }
 
   /** Sends (or, inline, delivers) what was submitted. */
   flush(): void {
     // Delivered at flush, like the worker hosts' results, never in the middle of submitting.
-    while (this.#done.length > 0) {
-      const { lane, batch, length } = this.#done.shift()!;
-      this.#callbacks.onResults(lane, batch, length);
+    while (this.#doneLanes.length > 0) {
+      const batch = this.#doneBatches.shift()!;
+      this.#callbacks.onResults(this.#doneLanes.shift()!, batch, batch.length);
     }
   }
 

@@ -1,0 +1,55 @@
+/**
+ * Helpers for the loops that connect two peers on 127.0.0.1 (the wrtc loop and the loopback tests):
+ * ICE restricted to the loopback address, SDP exchanged once gathering is complete, everything
+ * bounded in time.
+ *
+ * @module
+ */
+
+/** werift ICE settings that gather a 127.0.0.1 host candidate and no IPv6 and no STUN. */
+export const LOOPBACK_ICE = {
+  iceServers: [],
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ["127.0.0.1"],
+  iceInterfaceAddresses: { udp4: "127.0.0.1" },
+};
+
+/**
+ * Keeps only the candidates on 127.0.0.1, so that no connectivity check leaves the loopback range.
+ *
+ * @param sdp A session description with candidates.
+ * @returns The description with every other `a=candidate` line removed.
+ */
+export function loopbackOnly(sdp: string): string {
+  return sdp.split("\r\n").filter((line) =>
+    !line.startsWith("a=candidate:") || / udp \d+ 127\.0\.0\.1 \d+ typ host/i.test(line)
+  ).join("\r\n");
+}
+
+/**
+ * Resolves when `predicate` holds, polling every 10 ms, or rejects after `timeoutMs`.
+ *
+ * @param predicate What to wait for.
+ * @param timeoutMs The limit.
+ * @param what Named in the error.
+ */
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Sleeps.
+ *
+ * @param ms How long.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

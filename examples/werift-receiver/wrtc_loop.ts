@@ -1,0 +1,281 @@
+/**
+ * A closed loop without a browser: libwebrtc M98, in-process through `npm:@roamhq/wrtc`, sends VP8
+ * to a werift receiver running our estimator over 127.0.0.1, and its send rate follows our REMB.
+ *
+ * Three phases: free (the estimator alone decides), capped (the application caps REMB with
+ * `setMaxDesiredBitrate`), lifted (the cap is removed). One line per second shows the cap, our REMB
+ * and estimate, the rate we receive, and the sender's own view from `getStats()`: its send rate
+ * (outbound-rtp bytesSent + headerBytesSent) and its available outgoing bitrate (which equals the
+ * REMB when REMB limits it).
+ *
+ * ```sh
+ * deno run -A examples/werift-receiver/wrtc_loop.ts [--free 8] [--capped 10] [--lifted 10] [--cap 300000] [--json]
+ * ```
+ *
+ * `-A` is needed: wrtc is a Node-API addon. `--json` prints one JSON summary line at the end.
+ *
+ * @module
+ */
+
+import wrtc from "npm:@roamhq/wrtc@0.10.0";
+import { parseArgs } from "node:util";
+import { createEstimatingPeerConnection } from "../../interceptor/werift.ts";
+import { LOOPBACK_ICE, loopbackOnly, sleep, waitFor } from "./_loopback.ts";
+
+const WIDTH = 640;
+const HEIGHT = 360;
+const FPS = 30;
+
+/** One second of the loop. */
+export interface LoopSample {
+  /** Seconds since media started. */
+  t: number;
+  /** Phase of the run. */
+  phase: "free" | "capped" | "lifted";
+  /** The cap in force, bps. */
+  capBps: number | null;
+  /** Our last REMB, bps. */
+  rembBps: number | null;
+  /** Our estimate, bps (0 before the first). */
+  estimateBps: number;
+  /** Payload + padding we received over the last second, bps. */
+  receivedBps: number;
+  /** The sender's RTP send rate over the last second (payload + headers), bps. */
+  sendBps: number;
+  /** The sender's available outgoing bitrate, bps. */
+  availableBps: number | null;
+  /** Encoded resolution and frame rate. */
+  encoded: string;
+}
+
+/** What the run shows, for tests and reports. */
+export interface LoopSummary {
+  /** Every second. */
+  samples: LoopSample[];
+  /** REMB packets we sent. */
+  rembs: number;
+  /** Time from the first RTP packet to our first REMB, ms. */
+  firstRembAfterMs: number | null;
+  /** Packets our estimator saw, and how many lacked abs-send-time. */
+  packets: number;
+  /** Packets without abs-send-time. */
+  packetsWithoutSendTime: number;
+  /** The estimator's mode. */
+  mode: string | undefined;
+  /** Whether the receiver's answer mentioned transport-cc. */
+  answerHasTransportCc: boolean;
+}
+
+/**
+ * Runs the loop.
+ *
+ * @param options Phase lengths in seconds and the cap.
+ * @returns What was measured.
+ */
+export async function runLoop(
+  options: { free: number; capped: number; lifted: number; capBps: number; print: boolean },
+): Promise<LoopSummary> {
+  const { RTCPeerConnection: WrtcPeerConnection, nonstandard } = wrtc;
+  const sender = new WrtcPeerConnection({ iceServers: [] });
+  const source = new nonstandard.RTCVideoSource();
+  const track = source.createTrack();
+  sender.addTransceiver(track, { direction: "sendonly" });
+
+  let firstRtpMs: number | undefined;
+  const receiver = createEstimatingPeerConnection(LOOPBACK_ICE, {
+    onRtp: (_packet, arrivalTimeMs) => void (firstRtpMs ??= arrivalTimeMs),
+  });
+  let firstRembMs: number | undefined;
+  let rembs = 0;
+  let lastRembBps: number | null = null;
+  receiver.estimator.subscribe((event) => {
+    if (event.type !== "remb") return;
+    rembs++;
+    lastRembBps = event.bitrateBps;
+    firstRembMs ??= event.timeMs;
+  });
+  const frames = new FrameSource(WIDTH, HEIGHT);
+  let frameTimer: ReturnType<typeof setInterval> | undefined;
+  try {
+    // libwebrtc offers (as a browser publishing to a server would), transport-cc included.
+    await sender.setLocalDescription(await sender.createOffer());
+    await waitFor(() => sender.iceGatheringState === "complete", 5000, "wrtc gathering");
+    await receiver.pc.setRemoteDescription({
+      type: "offer",
+      sdp: loopbackOnly(sender.localDescription!.sdp),
+    });
+    await receiver.pc.setLocalDescription(await receiver.pc.createAnswer());
+    await waitFor(() => receiver.pc.iceGatheringState === "complete", 5000, "werift gathering");
+    const answer = loopbackOnly(receiver.pc.localDescription!.sdp);
+    await sender.setRemoteDescription({ type: "answer", sdp: answer });
+
+    frameTimer = setInterval(() => source.onFrame(frames.next()), 1000 / FPS);
+    await waitFor(() => firstRtpMs !== undefined, 10_000, "first RTP packet");
+
+    const samples: LoopSample[] = [];
+    let previousBytes = 0;
+    let previousAt = performance.now();
+    const total = options.free + options.capped + options.lifted;
+    const start = performance.now();
+    for (let t = 1; t <= total; t++) {
+      const phase = t <= options.free
+        ? "free"
+        : t <= options.free + options.capped
+        ? "capped"
+        : "lifted";
+      if (t === options.free + 1) receiver.estimator.setMaxDesiredBitrate(options.capBps);
+      if (t === options.free + options.capped + 1) {
+        receiver.estimator.setMaxDesiredBitrate(Infinity);
+      }
+      await sleep(Math.max(0, start + t * 1000 - performance.now()));
+      const sender_ = await senderFigures(sender);
+      const now = performance.now();
+      const sendBps = Math.round((sender_.bytes - previousBytes) * 8 * 1000 / (now - previousAt));
+      previousBytes = sender_.bytes;
+      previousAt = now;
+      const stats = receiver.estimator.stats();
+      const sample: LoopSample = {
+        t,
+        phase,
+        capBps: phase === "capped" ? options.capBps : null,
+        rembBps: lastRembBps,
+        estimateBps: stats.estimateBps,
+        receivedBps: stats.incomingRateBps,
+        sendBps,
+        availableBps: sender_.availableBps,
+        encoded: sender_.encoded,
+      };
+      samples.push(sample);
+      if (options.print) printSample(sample, t === 1);
+    }
+    const stats = receiver.estimator.stats();
+    return {
+      samples,
+      rembs,
+      firstRembAfterMs: firstRembMs === undefined || firstRtpMs === undefined
+        ? null
+        : firstRembMs - firstRtpMs,
+      packets: stats.packets,
+      packetsWithoutSendTime: stats.packetsWithoutSendTime,
+      mode: stats.estimator.mode,
+      answerHasTransportCc: /transport-cc/.test(answer),
+    };
+  } finally {
+    if (frameTimer !== undefined) clearInterval(frameTimer);
+    track.stop();
+    sender.close();
+    await receiver.close();
+  }
+}
+
+async function senderFigures(
+  pc: InstanceType<typeof wrtc.RTCPeerConnection>,
+): Promise<{ bytes: number; availableBps: number | null; encoded: string }> {
+  let bytes = 0;
+  let availableBps: number | null = null;
+  let encoded = "";
+  // deno-lint-ignore no-explicit-any
+  (await pc.getStats()).forEach((report: any) => {
+    if (report.type === "outbound-rtp" && report.kind === "video") {
+      bytes += (report.bytesSent ?? 0) + (report.headerBytesSent ?? 0);
+      encoded = `${report.frameWidth ?? "?"}x${report.frameHeight ?? "?"}@${
+        Math.round(report.framesPerSecond ?? 0)
+      }`;
+    } else if (
+      report.type === "candidate-pair" && report.nominated && report.state === "succeeded"
+    ) {
+      availableBps = report.availableOutgoingBitrate ?? null;
+    }
+  });
+  return { bytes, availableBps, encoded };
+}
+
+function printSample(s: LoopSample, header: boolean): void {
+  const kbps = (bps: number | null) => bps === null ? "-" : String(Math.round(bps / 1000));
+  if (header) {
+    console.log("  t | phase  |  cap | REMB | estimate | received | sent | available | encoded");
+  }
+  console.log(
+    `${String(s.t).padStart(3)} | ${s.phase.padEnd(6)} | ${kbps(s.capBps).padStart(4)} | ${
+      kbps(s.rembBps).padStart(4)
+    } | ${kbps(s.estimateBps).padStart(8)} | ${kbps(s.receivedBps).padStart(8)} | ${
+      kbps(s.sendBps).padStart(4)
+    } | ${kbps(s.availableBps).padStart(9)} | ${s.encoded}`,
+  );
+}
+
+/**
+ * I420 frames of a smooth moving gradient with ±12 of grain: content a VP8 encoder needs a few
+ * hundred kbit/s to a few Mbit/s for, so that its rate follows the target (pure noise makes it drop
+ * frames; a still image needs almost nothing).
+ */
+class FrameSource {
+  readonly #width: number;
+  readonly #height: number;
+  readonly #frame: Uint8Array;
+  readonly #noise: Int8Array;
+  #index = 0;
+
+  constructor(width: number, height: number) {
+    this.#width = width;
+    this.#height = height;
+    this.#frame = new Uint8Array(width * height * 3 / 2);
+    this.#frame.fill(128, width * height); // Grey chroma.
+    this.#noise = new Int8Array(width * height + 8191);
+    let seed = 12345;
+    for (let i = 0; i < this.#noise.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      this.#noise[i] = (seed >>> 16) % 25 - 12;
+    }
+  }
+
+  next(): { width: number; height: number; data: Uint8Array } {
+    const w = this.#width;
+    const h = this.#height;
+    const t = this.#index++;
+    const y = this.#frame;
+    const offset = (t * 7919) % 8191;
+    for (let row = 0; row < h; row++) {
+      const wave = 40 * Math.sin((row + 2 * t) / 37);
+      for (let col = 0; col < w; col++) {
+        const base = 128 + wave + 50 * Math.sin((col + 3 * t) / 53);
+        const value = base + this.#noise[offset + row * w + col];
+        y[row * w + col] = value < 0 ? 0 : value > 255 ? 255 : value;
+      }
+    }
+    return { width: w, height: h, data: y };
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      free: { type: "string", default: "8" },
+      capped: { type: "string", default: "10" },
+      lifted: { type: "string", default: "10" },
+      cap: { type: "string", default: "300000" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const summary = await runLoop({
+    free: Number(values.free),
+    capped: Number(values.capped),
+    lifted: Number(values.lifted),
+    capBps: Number(values.cap),
+    print: !values.json,
+  });
+  if (values.json) {
+    console.log(JSON.stringify(summary));
+  } else {
+    console.log(
+      `${summary.rembs} REMBs, the first ${
+        summary.firstRembAfterMs?.toFixed(1)
+      } ms after the first packet; ` +
+        `${summary.packets} packets (${summary.packetsWithoutSendTime} without abs-send-time), estimator ${summary.mode}; ` +
+        `answer ${summary.answerHasTransportCc ? "WITH" : "without"} transport-cc`,
+    );
+  }
+  // wrtc's native threads may keep the process alive.
+  Deno.exit(0);
+}

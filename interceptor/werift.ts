@@ -1,0 +1,511 @@
+/**
+ * The werift adapter: one call sets up a werift `RTCPeerConnection` for receiver-side bandwidth
+ * estimation with an {@linkcode EstimatorInterceptor}.
+ *
+ * - **Negotiation.** Video codecs advertise `goog-remb` and never `transport-cc`, and video carries
+ *   the abs-send-time header extension (werift configures none by default). werift answers with the
+ *   offer's own rtcp-fb list, so a browser's `transport-cc` would be echoed and the browser would
+ *   run its own delay-based estimator instead of obeying REMB: the adapter removes every
+ *   `a=rtcp-fb:* transport-cc` line and the transport-wide-cc `a=extmap` from each remote
+ *   description before werift reads it, so werift never negotiates them.
+ * - **Packets.** Every RTP packet of every DTLS transport is observed where werift decrypts it
+ *   (`RTCDtlsTransport.onRtp`: all m-lines and SSRCs, RTX and padding-only probes included, as
+ *   libwebrtc feeds its estimator), stamped on receipt with the interceptor's clock and read from
+ *   its raw bytes. A new SSRC is bound to the interceptor at its first packet, with the header
+ *   extensions and codec of the transceiver whose payload type it uses.
+ * - **REMB** goes out through werift's SRTCP path, on every transport that has delivered RTP, as a
+ *   standalone RTCP packet of our own encoding.
+ *
+ * werift as a *sender* writes a broken abs-send-time; a werift peer that sends to this receiver in
+ * a test must write its own (see tests/interceptor/werift_loopback_test.ts).
+ *
+ * @module
+ */
+
+import {
+  type RTCDtlsTransport,
+  RTCPeerConnection,
+  type RTCPeerConnectionConfig,
+  type RtcpPacket,
+  type RTCRtpCodecParameters,
+  type RTCRtpHeaderExtensionParameters,
+  type RtpPacket,
+  useAbsSendTime,
+  useREMB,
+  useSdesMid,
+  useVP8,
+} from "npm:werift@0.25.2";
+import {
+  EstimatorInterceptor,
+  EstimatorInterceptorFactory,
+  type EstimatorInterceptorOptions,
+} from "./estimator_interceptor.ts";
+import {
+  ABS_SEND_TIME_URI,
+  type RTCPWriter,
+  type RTPAttributes,
+  type RTPReader,
+  type StreamInfo,
+  TRANSPORT_WIDE_CC_URI,
+} from "./interceptor.ts";
+
+/** Options of {@linkcode createEstimatingPeerConnection} and {@linkcode attachEstimator}. */
+export interface WeriftEstimationOptions {
+  /**
+   * The estimator: an interceptor, a factory that makes it (with the peer connection's id), or
+   * options for a factory.
+   *
+   * @default {a factory with default options}
+   */
+  estimator?: EstimatorInterceptor | EstimatorInterceptorFactory | EstimatorInterceptorOptions;
+  /**
+   * Called with every RTP packet after the estimator has seen it: its raw bytes (valid only during
+   * the call) and its arrival time on the estimator's clock.
+   */
+  onRtp?: (packet: Uint8Array, arrivalTimeMs: number) => void;
+  /**
+   * SSRCs bound at once per connection; packets of further SSRCs are counted and not estimated.
+   *
+   * @default {256}
+   */
+  maxBoundSsrcs?: number;
+}
+
+/** Figures of the adapter itself, beside the estimator's. */
+export interface WeriftAdapterStats {
+  /** RTP packets seen on the hooked transports. */
+  rtpPackets: number;
+  /** Packets whose payload type belongs to no transceiver, or beyond `maxBoundSsrcs`. */
+  unroutedPackets: number;
+  /** Packets whose raw bytes werift did not keep, re-serialized (expected 0). */
+  reserializedPackets: number;
+  /** DTLS transports hooked. */
+  transports: number;
+  /** SSRCs bound to the interceptor. */
+  boundSsrcs: number[];
+  /** REMB send calls werift rejected. */
+  rtcpSendErrors: number;
+}
+
+/** A werift peer connection with its estimator attached; its methods may be destructured. */
+export interface WeriftEstimation {
+  /** The peer connection: do offer/answer, add transceivers and close it as usual. */
+  readonly pc: RTCPeerConnection;
+  /** Its estimator: estimate, `subscribe()`, `stats()`, `setMaxDesiredBitrate()`. */
+  readonly estimator: EstimatorInterceptor;
+  /**
+   * The adapter's own figures.
+   *
+   * @returns A snapshot.
+   */
+  stats(): WeriftAdapterStats;
+  /**
+   * Unhooks the adapter and closes the estimator; the peer connection stays open. Idempotent.
+   *
+   * @returns A promise that resolves once the estimator is closed.
+   */
+  detach(): Promise<void>;
+  /**
+   * Detaches and closes the peer connection. Idempotent.
+   *
+   * @returns A promise that resolves once both are closed.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BOUND_SSRCS = 256;
+const TRANSPORT_CC_FEEDBACK = /^a=rtcp-fb:\S+ transport-cc\s*$/;
+const TRANSPORT_CC_EXTMAP = /^a=extmap:\d+(\/\w+)? (\S+)/;
+/** Codecs that are not media of their own and get no rtcp-fb of their own in browsers. */
+const AUXILIARY_CODECS = ["video/rtx", "video/red", "video/ulpfec", "video/flexfec-03"];
+
+/**
+ * Removes transport-wide congestion control from an SDP: every `a=rtcp-fb:<pt> transport-cc` line
+ * and the transport-wide-cc `a=extmap` line, so that the other side falls back to REMB.
+ *
+ * @param sdp A session description.
+ * @returns The same description without those lines (line endings kept).
+ * @example
+ * ```ts
+ * import { stripTransportCc } from "./werift.ts";
+ * import assert from "node:assert/strict";
+ * const sdp = [
+ *   "m=video 9 UDP/TLS/RTP/SAVPF 96",
+ *   "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+ *   "a=rtcp-fb:96 goog-remb",
+ *   "a=rtcp-fb:96 transport-cc",
+ *   "",
+ * ].join("\r\n");
+ * assert.equal(stripTransportCc(sdp), "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtcp-fb:96 goog-remb\r\n");
+ * ```
+ */
+export function stripTransportCc(sdp: string): string {
+  if (typeof sdp !== "string") {
+    throw new TypeError(
+      `Cannot strip transport-cc as 'sdp' must be a string: current type is ${typeof sdp}`,
+    );
+  }
+  return sdp.split("\n").filter((line) => {
+    const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+    if (TRANSPORT_CC_FEEDBACK.test(text)) return false;
+    const extmap = TRANSPORT_CC_EXTMAP.exec(text);
+    return !(extmap && extmap[2] === TRANSPORT_WIDE_CC_URI);
+  }).join("\n");
+}
+
+/**
+ * A werift configuration for receiver-side estimation, from the application's: every video codec
+ * advertises `goog-remb` and no `transport-cc`, video carries abs-send-time (and the MID extension
+ * BUNDLE needs), and no m-line carries transport-wide-cc. Everything else is kept.
+ *
+ * @param config The application's configuration; VP8 when it names no video codec.
+ * @returns A new configuration.
+ * @example
+ * ```ts
+ * import { receiverEstimationConfig } from "./werift.ts";
+ * import assert from "node:assert/strict";
+ * const config = receiverEstimationConfig({ iceServers: [] });
+ * assert.deepEqual(config.codecs!.video!.map((c) => c.mimeType), ["video/VP8"]);
+ * assert.ok(config.codecs!.video![0].rtcpFeedback.some((f) => f.type === "goog-remb"));
+ * assert.ok(config.headerExtensions!.video!.some((e) => e.uri.endsWith("abs-send-time")));
+ * assert.deepEqual(config.iceServers, []);
+ * ```
+ */
+export function receiverEstimationConfig(
+  config: RTCPeerConnectionConfig = {},
+): RTCPeerConnectionConfig {
+  if (typeof config !== "object" || config === null) {
+    throw new TypeError("Cannot configure peer connection as 'config' must be an object");
+  }
+  const video = (config.codecs?.video ?? [useVP8()]).map((codec) => {
+    const auxiliary = AUXILIARY_CODECS.includes(codec.mimeType.toLowerCase());
+    const rtcpFeedback = codec.rtcpFeedback.filter((f) => f.type !== "transport-cc");
+    if (!auxiliary && !rtcpFeedback.some((f) => f.type === "goog-remb")) {
+      rtcpFeedback.push(useREMB());
+    }
+    return withFeedback(codec, rtcpFeedback);
+  });
+  const audio = config.codecs?.audio?.map((codec) =>
+    withFeedback(codec, codec.rtcpFeedback.filter((f) => f.type !== "transport-cc"))
+  );
+  const videoExtensions = (config.headerExtensions?.video ?? [useSdesMid()])
+    .filter((e) => e.uri !== TRANSPORT_WIDE_CC_URI);
+  if (!videoExtensions.some((e) => e.uri === ABS_SEND_TIME_URI)) {
+    videoExtensions.push(useAbsSendTime());
+  }
+  const audioExtensions = config.headerExtensions?.audio?.filter((e) =>
+    e.uri !== TRANSPORT_WIDE_CC_URI
+  );
+  return {
+    ...config,
+    codecs: { ...config.codecs, video, ...(audio ? { audio } : {}) },
+    headerExtensions: {
+      ...config.headerExtensions,
+      video: videoExtensions,
+      ...(audioExtensions ? { audio: audioExtensions } : {}),
+    },
+  };
+}
+
+/**
+ * Creates a werift peer connection set up for receiver-side estimation: the configuration of
+ * {@linkcode receiverEstimationConfig}, then {@linkcode attachEstimator}.
+ *
+ * @param config The application's werift configuration (pass `iceServers: []` to stay offline).
+ * @param options The estimator and an optional packet observer.
+ * @returns The peer connection and its estimator.
+ * @example
+ * ```ts
+ * import { createEstimatingPeerConnection } from "./werift.ts";
+ * import assert from "node:assert/strict";
+ * const { pc, estimator, close } = createEstimatingPeerConnection(
+ *   { iceServers: [] },
+ *   { estimator: { host: "inline" } },
+ * );
+ * pc.addTransceiver("video", { direction: "recvonly" });
+ * const offer = await pc.createOffer();
+ * assert.match(offer.sdp, /a=rtcp-fb:\d+ goog-remb/);
+ * assert.match(offer.sdp, /abs-send-time/);
+ * assert.doesNotMatch(offer.sdp, /transport-cc/);
+ * assert.equal(estimator.id, pc.id);
+ * await close();
+ * ```
+ */
+export function createEstimatingPeerConnection(
+  config: RTCPeerConnectionConfig = {},
+  options: WeriftEstimationOptions = {},
+): WeriftEstimation {
+  const pc = new RTCPeerConnection(receiverEstimationConfig(config));
+  return attachEstimator(pc, options);
+}
+
+/**
+ * Attaches an estimator to a werift peer connection: strips transport-cc from every remote
+ * description, feeds every received RTP packet to the estimator and sends its REMB. For REMB to
+ * be negotiated, create the connection with {@linkcode receiverEstimationConfig}. The adapter
+ * wraps the connection's `setRemoteDescription` and `setLocalDescription` methods (to strip and
+ * to hook the transports), and detaches itself when the connection closes.
+ *
+ * @param pc The peer connection, before its first description is set.
+ * @param options The estimator and an optional packet observer.
+ * @returns The connection with its estimator.
+ * @throws {TypeError} An option has the wrong type.
+ * @example
+ * ```ts
+ * import { attachEstimator, receiverEstimationConfig } from "./werift.ts";
+ * import { RTCPeerConnection } from "npm:werift@0.25.2";
+ * import assert from "node:assert/strict";
+ * const pc = new RTCPeerConnection(receiverEstimationConfig({ iceServers: [] }));
+ * const { estimator, stats } = attachEstimator(pc, { estimator: { host: "inline" } });
+ * assert.equal(stats().rtpPackets, 0);
+ * await pc.close(); // Closing the connection closes its estimator.
+ * assert.ok(estimator.closed);
+ * ```
+ */
+export function attachEstimator(
+  pc: RTCPeerConnection,
+  options: WeriftEstimationOptions = {},
+): WeriftEstimation {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Cannot attach estimator as 'options' must be an object");
+  }
+  const { onRtp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
+  if (onRtp !== undefined && typeof onRtp !== "function") {
+    throw new TypeError(
+      `Cannot attach estimator as 'onRtp' must be a function: current type is ${typeof onRtp}`,
+    );
+  }
+  if (!Number.isInteger(maxBoundSsrcs) || maxBoundSsrcs < 1) {
+    throw new RangeError(
+      `Cannot attach estimator as 'maxBoundSsrcs' must be a positive integer: current value is ${maxBoundSsrcs}`,
+    );
+  }
+  const estimator = options.estimator instanceof EstimatorInterceptor
+    ? options.estimator
+    : (options.estimator instanceof EstimatorInterceptorFactory
+      ? options.estimator
+      : new EstimatorInterceptorFactory(options.estimator)).newInterceptor(pc.id);
+  return new WeriftAdapter(pc, estimator, onRtp, maxBoundSsrcs);
+}
+
+function withFeedback(
+  codec: RTCRtpCodecParameters,
+  rtcpFeedback: RTCRtpCodecParameters["rtcpFeedback"],
+): RTCRtpCodecParameters {
+  // A copy with the class's prototype: werift reads getters such as `name` from it.
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(codec)), codec);
+  copy.rtcpFeedback = rtcpFeedback.map((f) => ({ ...f }));
+  return copy;
+}
+
+const PASS: RTPReader = { read() {} };
+
+class WeriftAdapter implements WeriftEstimation {
+  readonly pc: RTCPeerConnection;
+  readonly estimator: EstimatorInterceptor;
+  readonly #maxBoundSsrcs: number;
+  readonly #readers = new Map<number, RTPReader>();
+  readonly #hooked = new Map<RTCDtlsTransport, () => void>();
+  readonly #active: RTCDtlsTransport[] = []; // transports that delivered RTP, where REMB goes
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #originalSetRemote: RTCPeerConnection["setRemoteDescription"];
+  readonly #originalSetLocal: RTCPeerConnection["setLocalDescription"];
+  readonly #observer: RTPReader;
+  readonly #attributes: RTPAttributes = { arrivalTimeMs: 0.5 }; // A fraction: an unboxed double.
+  #writerBound = false;
+  #detached = false;
+  #rtpPackets = 0;
+  #unroutedPackets = 0;
+  #reserializedPackets = 0;
+  #rtcpSendErrors = 0;
+
+  constructor(
+    pc: RTCPeerConnection,
+    estimator: EstimatorInterceptor,
+    onRtp: ((packet: Uint8Array, arrivalTimeMs: number) => void) | undefined,
+    maxBoundSsrcs: number,
+  ) {
+    this.pc = pc;
+    this.estimator = estimator;
+    this.#maxBoundSsrcs = maxBoundSsrcs;
+    this.#observer = onRtp
+      ? {
+        read: (packet, attributes) => {
+          try {
+            onRtp(packet, attributes?.arrivalTimeMs ?? estimator.clock.nowMs());
+          } catch (error) {
+            console.error("werift adapter: onRtp threw", error);
+          }
+        },
+      }
+      : PASS;
+
+    // Strip transport-cc before werift reads a remote description; hook transports once they
+    // exist. Both are instance properties, so the class's own methods are untouched.
+    const setRemote = pc.setRemoteDescription;
+    const setLocal = pc.setLocalDescription;
+    this.#originalSetRemote = setRemote;
+    this.#originalSetLocal = setLocal;
+    // deno-lint-ignore no-explicit-any
+    pc.setRemoteDescription = (async (description: any) => {
+      const stripped = description && typeof description.sdp === "string"
+        ? { type: description.type, sdp: stripTransportCc(description.sdp) }
+        : description;
+      const result = await setRemote.call(pc, stripped);
+      this.#renegotiated();
+      return result;
+    }) as RTCPeerConnection["setRemoteDescription"];
+    // deno-lint-ignore no-explicit-any
+    pc.setLocalDescription = (async (description?: any) => {
+      const result = await setLocal.call(pc, description);
+      this.#renegotiated();
+      return result;
+    }) as RTCPeerConnection["setLocalDescription"];
+
+    const state = pc.connectionStateChange.subscribe(
+      (value) => {
+        if (value === "closed") void this.detach();
+        else this.#hookTransports();
+      },
+      () => void this.detach(),
+    );
+    this.#unsubscribe.push(() => state.unSubscribe());
+    this.#hookTransports();
+  }
+
+  readonly stats = (): WeriftAdapterStats => {
+    return {
+      rtpPackets: this.#rtpPackets,
+      unroutedPackets: this.#unroutedPackets,
+      reserializedPackets: this.#reserializedPackets,
+      transports: this.#hooked.size,
+      boundSsrcs: [...this.#readers.keys()].filter((ssrc) => this.#readers.get(ssrc) !== PASS),
+      rtcpSendErrors: this.#rtcpSendErrors,
+    };
+  };
+
+  readonly detach = (): Promise<void> => {
+    if (this.#detached) return Promise.resolve();
+    this.#detached = true;
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    for (const unsubscribe of this.#hooked.values()) unsubscribe();
+    this.#hooked.clear();
+    this.#active.length = 0;
+    this.#readers.clear();
+    this.pc.setRemoteDescription = this.#originalSetRemote;
+    this.pc.setLocalDescription = this.#originalSetLocal;
+    return this.estimator.close();
+  };
+
+  readonly close = async (): Promise<void> => {
+    await this.detach();
+    await this.pc.close();
+  };
+
+  #renegotiated(): void {
+    // Payload types may have changed: SSRCs turned away for an unknown one get another chance.
+    for (const [ssrc, reader] of this.#readers) {
+      if (reader === PASS) this.#readers.delete(ssrc);
+    }
+    this.#hookTransports();
+  }
+
+  #hookTransports(): void {
+    if (this.#detached) return;
+    for (const transport of this.pc.dtlsTransports) {
+      if (this.#hooked.has(transport)) continue;
+      const subscription = transport.onRtp.subscribe((rtp) => this.#onPacket(transport, rtp));
+      this.#hooked.set(transport, () => subscription.unSubscribe());
+    }
+  }
+
+  #onPacket(transport: RTCDtlsTransport, rtp: RtpPacket): void {
+    const attributes = this.#attributes;
+    attributes.arrivalTimeMs = this.estimator.clock.nowMs(); // On receipt, before anything else.
+    if (this.#detached) return;
+    try {
+      this.#rtpPackets++;
+      if (!this.#active.includes(transport)) this.#activate(transport);
+      const ssrc = rtp.header.ssrc;
+      let reader = this.#readers.get(ssrc);
+      if (reader === undefined) reader = this.#bind(ssrc, rtp.header.payloadType);
+      if (reader === PASS) {
+        this.#unroutedPackets++;
+        this.#observer.read(this.#rawBytes(rtp), attributes);
+        return;
+      }
+      reader.read(this.#rawBytes(rtp), attributes);
+    } catch (error) {
+      console.error("werift adapter: packet not handled", error);
+    }
+  }
+
+  /** The decrypted packet werift parsed: its payload is a view into it, right after the header. */
+  #rawBytes(rtp: RtpPacket): Uint8Array {
+    const { header, payload } = rtp;
+    const start = payload.byteOffset - header.payloadOffset;
+    const length = header.payloadOffset + payload.length + header.paddingSize;
+    if (start >= 0 && start + length <= payload.buffer.byteLength) {
+      const bytes = new Uint8Array(payload.buffer, start, length);
+      const ssrc = ((bytes[8] << 24) | (bytes[9] << 16) | (bytes[10] << 8) | bytes[11]) >>> 0;
+      const sequence = (bytes[2] << 8) | bytes[3];
+      if (bytes[0] >>> 6 === 2 && ssrc === header.ssrc && sequence === header.sequenceNumber) {
+        return bytes;
+      }
+    }
+    this.#reserializedPackets++;
+    return new Uint8Array(rtp.serialize());
+  }
+
+  #activate(transport: RTCDtlsTransport): void {
+    this.#active.push(transport);
+    if (this.#writerBound) return;
+    this.#writerBound = true;
+    const writer: RTCPWriter = {
+      write: (packet) => {
+        // werift concatenates what serialize() returns, then SRTCP-protects and sends it.
+        const rtcp = [{ serialize: () => packet }] as unknown as RtcpPacket[];
+        const sends = this.#active.map((t) =>
+          t.sendRtcp(rtcp).catch((error: unknown) => {
+            this.#rtcpSendErrors++;
+            throw error;
+          })
+        );
+        return sends.length === 1 ? sends[0] : Promise.all(sends);
+      },
+    };
+    this.estimator.bindRTCPWriter(writer);
+  }
+
+  #bind(ssrc: number, payloadType: number): RTPReader {
+    if (this.#readers.size >= this.#maxBoundSsrcs) return PASS; // Not remembered: counted each time.
+    const info = this.#streamInfo(ssrc, payloadType);
+    if (!info) {
+      this.#readers.set(ssrc, PASS);
+      return PASS;
+    }
+    const reader = this.estimator.bindRemoteStream(info, this.#observer);
+    this.#readers.set(ssrc, reader);
+    return reader;
+  }
+
+  #streamInfo(ssrc: number, payloadType: number): StreamInfo | undefined {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const codec = transceiver.codecs.find((c) => c.payloadType === payloadType);
+      if (!codec) continue;
+      return {
+        ssrc,
+        clockRate: codec.clockRate,
+        mimeType: codec.mimeType,
+        rtpHeaderExtensions: transceiver.headerExtensions.map((
+          e: RTCRtpHeaderExtensionParameters,
+        ) => ({
+          uri: e.uri,
+          id: e.id,
+        })),
+        rtcpFeedback: codec.rtcpFeedback.map((f) => ({ type: f.type, parameter: f.parameter })),
+      };
+    }
+    return undefined;
+  }
+}
