@@ -258,6 +258,7 @@ interface Lane {
   readonly free: PacketBatch[];
   readonly inFlight: Fifo<number>; // lengths of batches sent and not back
   waitingSinceMs: number; // when the oldest batch in flight was sent, or the last answer came
+  answered: boolean; // whether its worker has answered once (starting one can take a second)
   readonly returned: Fifo<PacketBatch>; // back, with their record counts in `length`
   cursor: number;
   readonly figures: Float64Array;
@@ -344,6 +345,7 @@ export class Coordinator {
   #failedLanes = 0;
   #rembsSent = 0;
   #closed = false;
+  #shedThisTick = false;
   #waiters: (() => void)[] = [];
 
   /**
@@ -493,7 +495,7 @@ export class Coordinator {
       return;
     }
     this.#packets++;
-    if (this.#logLength >= this.#maxPendingRecords) this.#shedBacklog();
+    if (this.#logLength >= this.#maxPendingRecords && !this.#shedThisTick) this.#shedBacklog();
 
     const index = this.#push(ENTRY_RECORD, 0);
     const log = this.#log;
@@ -694,6 +696,7 @@ export class Coordinator {
       free: [],
       inFlight: new Fifo(),
       waitingSinceMs: 0,
+      answered: false,
       returned: new Fifo(),
       cursor: 0,
       figures: new Float64Array(16),
@@ -740,13 +743,18 @@ export class Coordinator {
     this.#safe(() => this.#onEvent?.({ type: "stream-refused", ssrc, activeStreams: active }));
   }
 
-  // Workers fell too far behind: every lane still waiting on one moves inline and catches up.
+  // Workers fell too far behind: every lane still waiting on one moves inline and catches up. Once
+  // per tick at most: the backlog only shrinks when the next flush sends the pending batches.
   #shedBacklog(): void {
+    this.#shedThisTick = true;
     for (const lane of [...this.#byId.values()]) {
       if (lane.failed || lane.host !== this.#host || this.#hostKind === "inline") continue;
       this.#host.drop(lane.id);
       this.#onLaneFailed(lane.id, `backlog of ${this.#logLength} records`);
     }
+    // Catch up now: what waits in the batches runs inline at once.
+    for (const lane of this.#dirty) this.#submit(lane);
+    this.#dirty.clear();
     this.#fallback?.flush();
     this.#drain();
   }
@@ -769,16 +777,16 @@ export class Coordinator {
     } else if (this.#lanes) {
       this.#lanes.expire(nowUs); // End silent streams even when no packet comes to notice.
     }
+    this.#shedThisTick = false;
     for (const lane of this.#dirty) this.#submit(lane);
     this.#dirty.clear();
     // A worker that died without a word (terminated from outside) or hangs is given up on. Real
     // time, whatever the injected clock says: it is the worker's liveness that is measured.
     const realNowMs = performance.now();
     for (const lane of this.#byId.values()) {
-      if (
-        !lane.failed && lane.inFlight.length > 0 &&
-        realNowMs - lane.waitingSinceMs > this.#workerTimeoutMs
-      ) {
+      // A worker that never answered gets five times as long: starting one can take a second.
+      const limitMs = lane.answered ? this.#workerTimeoutMs : 5 * this.#workerTimeoutMs;
+      if (!lane.failed && lane.inFlight.length > 0 && realNowMs - lane.waitingSinceMs > limitMs) {
         this.#host.drop(lane.id);
         this.#onLaneFailed(lane.id, `no answer for ${this.#workerTimeoutMs} ms`);
       }
@@ -828,6 +836,7 @@ export class Coordinator {
     const lane = this.#byId.get(laneId);
     if (!lane) return;
     lane.inFlight.shift();
+    lane.answered = true;
     lane.waitingSinceMs = performance.now();
     batch.length = length;
     lane.returned.push(batch);

@@ -239,8 +239,8 @@ export interface WorkerLink {
   spawnId: number;
   /** Whether the worker failed. */
   failed: boolean;
-  /** The port to talk to it. */
-  port: MessagePort;
+  /** The port (spawned worker) or the worker itself (created directly) to talk to it. */
+  channel: MessagePort | Worker;
   /** The lanes it serves. */
   lanes: Set<number>;
   /** Lanes queued for the next flush. */
@@ -254,7 +254,10 @@ export interface WorkerLink {
 /** Shared plumbing of the two worker hosts: ports, batching per worker, results, failures. */
 export abstract class WorkerHostBase implements LaneHost {
   protected readonly callbacks: HostCallbacks;
-  readonly #spawner: Spawner;
+  readonly #sources: WorkerSources;
+  readonly #factory: WorkerFactory;
+  #spawner: Spawner | undefined;
+  #directWorkers = 0;
   protected readonly linkOf = new Map<number, WorkerLink>();
   readonly #allLinks = new Set<WorkerLink>();
   readonly #toFlush = new Set<WorkerLink>();
@@ -269,12 +272,13 @@ export abstract class WorkerHostBase implements LaneHost {
    */
   constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
     this.callbacks = callbacks;
-    this.#spawner = new Spawner(sources, factory, (error) => this.#failAll(error));
+    this.#sources = sources;
+    this.#factory = factory;
   }
 
   /** Workers alive, the spawner included. */
   get liveWorkers(): number {
-    return this.#spawner.liveWorkers;
+    return (this.#spawner?.liveWorkers ?? 0) + this.#directWorkers;
   }
 
   /**
@@ -328,7 +332,7 @@ export abstract class WorkerHostBase implements LaneHost {
         buffers: link.outBuffers,
         lengths: link.outLengths,
       };
-      link.port.postMessage(message, link.outBuffers);
+      link.channel.postMessage(message, link.outBuffers);
       link.outLanes = [];
       link.outBuffers = [];
       link.outLengths = [];
@@ -340,33 +344,32 @@ export abstract class WorkerHostBase implements LaneHost {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const link of this.#allLinks) link.port.close();
-    this.#allLinks.clear();
+    for (const link of [...this.#allLinks]) this.stopWorker(link);
     this.linkOf.clear();
-    this.#spawner.close();
+    this.#spawner?.close();
   }
 
   /**
-   * Starts a worker that serves lanes through a port.
+   * Starts a worker that serves lanes: through the spawner, so that the receiving thread never pays
+   * for the constructor (about 11 ms), or directly, when that is paid up front at construction (the
+   * pool) and the worker should answer at once (a worker started by a worker starts about a second
+   * late in Deno 2.9).
    *
    * @param name Worker name, shown in error output.
+   * @param direct Whether to construct it on this thread.
    * @returns Its link.
    */
-  protected startWorker(name: string): WorkerLink {
+  protected startWorker(name: string, direct: boolean): WorkerLink {
     const link: WorkerLink = {
       spawnId: -1,
       failed: false,
-      port: undefined as unknown as MessagePort,
+      channel: undefined as unknown as Worker,
       lanes: new Set(),
       outLanes: [],
       outBuffers: [],
       outLengths: [],
     };
-    const { id, port } = this.#spawner.spawn(name, (error) => this.#fail(link, error));
-    link.spawnId = id;
-    link.port = port;
-    this.#allLinks.add(link);
-    port.onmessage = (event: MessageEvent) => {
+    const onMessage = (event: MessageEvent) => {
       const message = event.data as FromLaneWorker;
       for (let i = 0; i < message.lanes.length; i++) {
         const buffer = message.buffers[i];
@@ -374,6 +377,23 @@ export abstract class WorkerHostBase implements LaneHost {
         this.callbacks.onResults(message.lanes[i], batch, message.lengths[i]);
       }
     };
+    if (direct) {
+      const worker = this.#factory(this.#sources.laneWorkerUrl, name);
+      this.#directWorkers++;
+      worker.onmessage = onMessage;
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault(); // A lane's failure must not take the process down.
+        this.#fail(link, event.message);
+      };
+      link.channel = worker;
+    } else {
+      this.#spawner ??= new Spawner(this.#sources, this.#factory, (e) => this.#failAll(e));
+      const { id, port } = this.#spawner.spawn(name, (error) => this.#fail(link, error));
+      link.spawnId = id;
+      link.channel = port;
+      port.onmessage = onMessage;
+    }
+    this.#allLinks.add(link);
     return link;
   }
 
@@ -384,7 +404,7 @@ export abstract class WorkerHostBase implements LaneHost {
    * @param message What to send.
    */
   protected send(link: WorkerLink, message: ToLaneWorker): void {
-    link.port.postMessage(message);
+    link.channel.postMessage(message);
   }
 
   /**
@@ -393,15 +413,19 @@ export abstract class WorkerHostBase implements LaneHost {
    * @param link The worker.
    */
   protected stopWorker(link: WorkerLink): void {
-    this.#allLinks.delete(link);
-    link.port.close();
-    this.#spawner.terminate(link.spawnId);
+    if (!this.#allLinks.delete(link)) return;
+    if (link.channel instanceof MessagePort) {
+      link.channel.close();
+      this.#spawner?.terminate(link.spawnId);
+    } else {
+      link.channel.terminate();
+      this.#directWorkers--;
+    }
   }
 
   #fail(link: WorkerLink, error: string): void {
     link.failed = true;
-    this.#allLinks.delete(link);
-    link.port.close();
+    this.stopWorker(link);
     this.#toFlush.delete(link);
     for (const lane of link.lanes) {
       this.linkOf.delete(lane);
@@ -436,7 +460,7 @@ export class WorkerPerStreamHost extends WorkerHostBase {
    * @param figures Detector state to carry over.
    */
   open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
-    const link = this.startWorker(`bwe-ssrc-${ssrc}`);
+    const link = this.startWorker(`bwe-ssrc-${ssrc}`, false);
     link.lanes.add(lane);
     this.linkOf.set(lane, link);
     this.send(link, { type: "open", lane, config, figures });
@@ -483,7 +507,8 @@ export class PoolHost extends WorkerHostBase {
     size: number,
   ) {
     super(callbacks, sources, factory);
-    for (let i = 0; i < size; i++) this.#links.push(this.startWorker(`bwe-pool-${i}`));
+    // Started up front on this thread: a one-time cost at construction, and they answer at once.
+    for (let i = 0; i < size; i++) this.#links.push(this.startWorker(`bwe-pool-${i}`, true));
   }
 
   /**
