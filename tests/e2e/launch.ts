@@ -10,6 +10,7 @@
  * @module
  */
 
+import { comparePhases } from "./capture_check.ts";
 import type { ClosedLoopConfig } from "./closed_loop.ts";
 import { createNetnsPair, deleteNetnsPair, type NetnsPair, netnsUnavailable } from "./netns.ts";
 import { writeGrainY4m } from "./y4m.ts";
@@ -44,12 +45,15 @@ async function main(): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "rbe-e2e-" });
   let pair: NetnsPair | undefined;
   let child: Deno.ChildProcess | undefined;
+  let tcpdump: Deno.ChildProcess | undefined;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
-    try {
-      child?.kill("SIGKILL");
-    } catch { /* gone */ }
+    for (const process of [child, tcpdump]) {
+      try {
+        process?.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -96,6 +100,26 @@ async function main(): Promise<number> {
       videoPath,
       reportDir: REPORT_DIR,
     };
+    // Record the call where the receiver sees it, for the replay check afterwards (issue: replay a
+    // real capture and compare with what the live receiver did).
+    const capturePath = `${tmp}/call.pcap`;
+    tcpdump = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        pair.rxNs,
+        "tcpdump",
+        "-i",
+        pair.rxDev,
+        "-w",
+        capturePath,
+        "-U",
+        "udp",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     child = new Deno.Command("ip", {
       args: [
         "netns",
@@ -113,13 +137,20 @@ async function main(): Promise<number> {
       stderr: "inherit",
     }).spawn();
     const status = await child.status;
+    tcpdump.kill("SIGINT");
+    await tcpdump.status;
+    tcpdump = undefined;
     if (interrupted) return 1;
-    return status.code;
+    if (status.code !== 0) return status.code;
+    return await checkReplay(capturePath, tmp);
   } catch (error) {
     console.error(`FAILED: the e2e setup broke off: ${(error as Error).stack ?? error}`);
     return 1;
   } finally {
     clearTimeout(timer);
+    try {
+      tcpdump?.kill("SIGKILL");
+    } catch { /* gone */ }
     if (pair) {
       const problems = await deleteNetnsPair(pair);
       for (const p of problems) console.error(`cleanup: ${p}`);
@@ -128,4 +159,57 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
+}
+
+/** Replays the recorded call with the replay CLI and compares it with the live receiver. */
+async function checkReplay(capturePath: string, tmp: string): Promise<number> {
+  const replayCli = decodeURIComponent(new URL("../../tools/replay.ts", import.meta.url).pathname);
+  const replay = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      replayCli,
+      capturePath,
+      "--format",
+      "json",
+      "--out",
+      tmp,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(replay.stdout);
+  console.log(`\nreplay of the recorded call (tcpdump in the receiver's namespace):\n${output}`);
+  if (!replay.success) {
+    console.error(`FAILED: the replay broke off: ${new TextDecoder().decode(replay.stderr)}`);
+    return 1;
+  }
+  const live = JSON.parse(await Deno.readTextFile(`${REPORT_DIR}/closed_loop.json`));
+  const timeline = JSON.parse(await Deno.readTextFile(`${tmp}/call.timeline.json`));
+  const phases = comparePhases(live, timeline, 10);
+  const lines = [
+    "| phase | live REMB median kbit/s | replayed estimate median kbit/s | ratio |",
+    "|---|---|---|---|",
+  ];
+  let ok = true;
+  for (const p of phases) {
+    const ratio = p.replayKbps / p.liveKbps;
+    // Live arrivals are stamped on werift's JS thread, the capture's in the kernel: close, not equal.
+    if (!(ratio >= 0.75 && ratio <= 1.33)) ok = false;
+    lines.push(
+      `| ${p.fromS}–${p.toS} s | ${p.liveKbps.toFixed(0)} | ${p.replayKbps.toFixed(0)} | ${
+        ratio.toFixed(2)
+      } |`,
+    );
+  }
+  const table = lines.join("\n");
+  console.log(table);
+  await Deno.copyFile(capturePath, `${REPORT_DIR}/call.pcap`).catch(() => {});
+  await Deno.writeTextFile(`${REPORT_DIR}/replay_vs_live.md`, `${table}\n`);
+  console.log(
+    ok ? "replay tracks the live receiver" : "FAILED: the replay does not track the live receiver",
+  );
+  return ok ? 0 : 1;
 }
