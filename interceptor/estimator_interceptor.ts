@@ -29,6 +29,7 @@ import { encodeRemb } from "../core/remb.ts";
 import { RtpHeader } from "../core/rtp_header.ts";
 import type { PacketInfo } from "../core/types.ts";
 import {
+  checkCoordinatorOptions,
   type Clock,
   Coordinator,
   type CoordinatorEvent,
@@ -1044,9 +1045,6 @@ function coordinatorOptions(options: EstimatorInterceptorOptions): CoordinatorOp
   };
 }
 
-const noTimers: Timers = { setInterval: () => 0, clearInterval() {} };
-const HOSTS: readonly HostKind[] = ["worker-per-stream", "inline", "pool"];
-
 function checkOptions(options: EstimatorInterceptorOptions): void {
   const { startBitrateBps, estimateStream, logger, onNewInterceptor, clock, timers } = options;
   if (startBitrateBps !== undefined) {
@@ -1091,10 +1089,8 @@ function checkOptions(options: EstimatorInterceptorOptions): void {
       );
     }
   }
-  // The coordinator checks its own options: an inline one without timers checks them now rather
-  // than at the first connection (an invalid host is passed on for the coordinator to reject).
-  const host = options.host === undefined || HOSTS.includes(options.host) ? "inline" : options.host;
-  new Coordinator({ ...coordinatorOptions(options), host, timers: noTimers }).close();
+  // The coordinator's own rules, checked now rather than at the first connection.
+  checkCoordinatorOptions(coordinatorOptions(options));
 }
 
 function checkStreamInfo(info: StreamInfo): void {

@@ -227,6 +227,63 @@ export interface CoordinatorStats {
   streams: CoordinatorStreamStats[];
 }
 
+/**
+ * Validates coordinator options without creating anything (no worker, no timer).
+ *
+ * @param options The options.
+ * @returns The estimator settings with defaults applied.
+ * @throws {TypeError} An option has the wrong type.
+ * @throws {RangeError} An option is out of range.
+ * @example
+ * ```ts
+ * import { checkCoordinatorOptions } from "./coordinator.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkCoordinatorOptions({ batchSize: 0 }), RangeError);
+ * assert.equal(checkCoordinatorOptions({}).grouping, "per-stream");
+ * ```
+ */
+export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedSettings {
+  const settings = resolveSettings("coordinator", options);
+  const subject = "coordinator";
+  checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
+  checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
+  checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
+    min: 1,
+    max: 1000,
+    integer: false,
+  });
+  checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
+  checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
+  checkRange(subject, "senderSsrc", options.senderSsrc, {
+    min: 0,
+    max: 0xffffffff,
+    integer: true,
+  });
+  checkRange(subject, "rembIntervalMs", options.rembIntervalMs, {
+    min: 1,
+    max: 60_000,
+    integer: false,
+  });
+  checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
+    min: 1,
+    max: 600_000,
+    integer: false,
+  });
+  checkRange(subject, "maxPendingRecords", options.maxPendingRecords, {
+    min: 1024,
+    max: 1 << 26,
+    integer: true,
+  });
+  checkFunctions(subject, options as Record<string, unknown>, [
+    "onEstimate",
+    "onRemb",
+    "onEvent",
+    "onError",
+    "workerFactory",
+  ]);
+  return settings;
+}
+
 /** Thrown by calls made after {@linkcode Coordinator.close}. */
 export class CoordinatorClosedError extends Error {
   /**
@@ -356,44 +413,7 @@ export class Coordinator {
    * @throws {RangeError} An option is out of range.
    */
   constructor(options: CoordinatorOptions = {}) {
-    this.#settings = resolveSettings("coordinator", options);
-    const subject = "coordinator";
-    checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
-    checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
-    checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
-      min: 1,
-      max: 1000,
-      integer: false,
-    });
-    checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
-    checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
-    checkRange(subject, "senderSsrc", options.senderSsrc, {
-      min: 0,
-      max: 0xffffffff,
-      integer: true,
-    });
-    checkRange(subject, "rembIntervalMs", options.rembIntervalMs, {
-      min: 1,
-      max: 60_000,
-      integer: false,
-    });
-    checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
-      min: 1,
-      max: 600_000,
-      integer: false,
-    });
-    checkRange(subject, "maxPendingRecords", options.maxPendingRecords, {
-      min: 1024,
-      max: 1 << 26,
-      integer: true,
-    });
-    checkFunctions(subject, options as Record<string, unknown>, [
-      "onEstimate",
-      "onRemb",
-      "onEvent",
-      "onError",
-      "workerFactory",
-    ]);
+    this.#settings = checkCoordinatorOptions(options);
     this.#hostKind = options.host ?? "worker-per-stream";
     this.#batchSize = options.batchSize ?? 64;
     this.#maxStreams = options.maxStreams ?? 64;
