@@ -110,7 +110,8 @@ export async function runLoop(
     await sender.setRemoteDescription({ type: "answer", sdp: answer });
 
     frameTimer = setInterval(() => source.onFrame(frames.next()), 1000 / FPS);
-    await waitFor(() => firstRtpMs !== undefined, 10_000, "first RTP packet");
+    // ICE, DTLS and the first encoded frame: about a second here, far longer on a loaded machine.
+    await waitFor(() => firstRtpMs !== undefined, 30_000, "first RTP packet");
 
     const samples: LoopSample[] = [];
     let previousBytes = 0;
