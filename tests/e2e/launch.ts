@@ -193,17 +193,23 @@ async function checkReplay(capturePath: string, tmp: string): Promise<number> {
     "| phase | live REMB median kbit/s | replayed estimate median kbit/s | ratio |",
     "|---|---|---|---|",
   ];
+  // Live arrivals are stamped on werift's JS thread, the capture's in the kernel: one event-loop
+  // stall can make the live receiver back off where the replay does not, and the two then part for
+  // the rest of a phase. So: each phase within a factor 1.67 either way, and the same shape (the
+  // 2 Mbit/s phase above both 1 Mbit/s phases) in both.
   let ok = true;
   for (const p of phases) {
     const ratio = p.replayKbps / p.liveKbps;
-    // Live arrivals are stamped on werift's JS thread, the capture's in the kernel: close, not equal.
-    if (!(ratio >= 0.75 && ratio <= 1.33)) ok = false;
+    if (!(ratio >= 0.6 && ratio <= 1.67)) ok = false;
     lines.push(
       `| ${p.fromS}–${p.toS} s | ${p.liveKbps.toFixed(0)} | ${p.replayKbps.toFixed(0)} | ${
         ratio.toFixed(2)
       } |`,
     );
   }
+  const shape = (key: "liveKbps" | "replayKbps") =>
+    phases.length === 3 && phases[1][key] > phases[0][key] && phases[1][key] > phases[2][key];
+  if (!shape("liveKbps") || !shape("replayKbps")) ok = false;
   const table = lines.join("\n");
   console.log(table);
   await Deno.copyFile(capturePath, `${REPORT_DIR}/call.pcap`).catch(() => {});
