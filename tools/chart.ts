@@ -1,7 +1,7 @@
 /**
  * Charts for the tools, one library for all of them: Vega-Lite specifications rendered to SVG by
  * Vega's headless renderer (no browser, no canvas, no native module). The simulator's report uses
- * it; `tools/replay/chart.ts` loads the same two packages at the same versions.
+ * it, and so do the capture replay and the e2e report.
  *
  * Vega is imported on first use, so a tool that never draws does not load it.
  *

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { renderVegaLite } from "../../tools/chart.ts";
 import type { SecondRow } from "./report.ts";
 
 // Chromium's estimate equals the REMB whenever the REMB limits it: drawn first, under the REMB.
@@ -110,16 +111,5 @@ export async function renderClosedLoopChart(
   rows: readonly SecondRow[],
   title: string,
 ): Promise<string> {
-  const [vega, vegaLite] = await Promise.all([
-    import("npm:vega@^6.4.0"),
-    import("npm:vega-lite@^6.5.0"),
-  ]);
-  // deno-lint-ignore no-explicit-any -- the spec is built above from plain objects.
-  const compiled = vegaLite.compile(closedLoopChartSpec(rows, title) as any);
-  const view = new vega.View(vega.parse(compiled.spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return await renderVegaLite(closedLoopChartSpec(rows, title));
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { renderVegaLite } from "../chart.ts";
 import type { TimelineRow } from "./replay.ts";
 
 /** Options of {@linkcode renderChart}. */
@@ -171,16 +172,5 @@ export async function renderChart(
   rows: readonly TimelineRow[],
   options: ChartOptions = {},
 ): Promise<string> {
-  const [vega, vegaLite] = await Promise.all([
-    import("npm:vega@^6.4.0"),
-    import("npm:vega-lite@^6.5.0"),
-  ]);
-  // deno-lint-ignore no-explicit-any -- the spec is built above from plain objects.
-  const compiled = vegaLite.compile(chartSpec(rows, options) as any);
-  const view = new vega.View(vega.parse(compiled.spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return await renderVegaLite(chartSpec(rows, options));
 }
