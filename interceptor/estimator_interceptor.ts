@@ -24,7 +24,6 @@
 
 import type { Grouping } from "../core/abs_send_time_estimator.ts";
 import type { DelayFilter } from "../core/delay_pipeline.ts";
-import { RateStatistics } from "../core/rate_statistics.ts";
 import { encodeRemb } from "../core/remb.ts";
 import { RtpHeader } from "../core/rtp_header.ts";
 import type { PacketInfo } from "../core/types.ts";
@@ -269,7 +268,6 @@ export class InterceptorClosedError extends Error {
 }
 
 const START_REMB_INTERVAL_MS = 250;
-const INCOMING_RATE_WINDOW_MS = 1000;
 const WRITER_WARNING_INTERVAL_MS = 1000;
 const MAX_REMB_SSRCS = 255;
 const DEFAULT_START_BITRATE_BPS = 1_000_000;
@@ -403,7 +401,6 @@ export class EstimatorInterceptor implements Interceptor {
     rtpTimestamp: 0,
     absSendTime: undefined,
   };
-  readonly #rate = new RateStatistics(INCOMING_RATE_WINDOW_MS);
   readonly #bindings = new Map<number, Binding>();
   readonly #listeners: ((event: EstimatorEvent) => void)[] = [];
   // SSRCs seen since the start, for the start-phase REMB.
@@ -779,6 +776,7 @@ export class EstimatorInterceptor implements Interceptor {
    * ```
    */
   stats(): EstimatorInterceptorStats {
+    const estimator = this.#coordinator.stats();
     const streams: InterceptorStreamStats[] = [];
     for (const binding of this.#bindings.values()) {
       streams.push({
@@ -793,7 +791,7 @@ export class EstimatorInterceptor implements Interceptor {
       phase: this.#phase,
       estimateBps: this.#coordinator.getEstimate(),
       lastRembBps: this.#lastRembBps,
-      incomingRateBps: this.#rate.peekRate(Math.floor(this.#clock.nowMs())) ?? 0,
+      incomingRateBps: estimator.incomingRateBps,
       packets: this.#packets,
       malformedPackets: this.#malformedPackets,
       packetsWithoutSendTime: this.#packetsWithoutSendTime,
@@ -802,7 +800,7 @@ export class EstimatorInterceptor implements Interceptor {
       rembsWithoutWriter: this.#rembsWithoutWriter,
       rembWriteErrors: this.#rembWriteErrors,
       streams,
-      estimator: this.#coordinator.stats(),
+      estimator,
     };
   }
 
@@ -869,8 +867,8 @@ export class EstimatorInterceptor implements Interceptor {
       }
       this.#packets++;
       binding.packets++;
-      this.#rate.update(packet.payloadSize, Math.floor(nowMs));
-      if (!this.#seen.has(ssrc) && this.#seen.size < MAX_REMB_SSRCS) {
+      // Once per binding, not a set lookup per packet.
+      if (binding.packets === 1 && !this.#seen.has(ssrc) && this.#seen.size < MAX_REMB_SSRCS) {
         this.#seen.add(ssrc);
         this.#seenList = [...this.#seen].sort(ascending);
       }

@@ -205,6 +205,8 @@ export interface CoordinatorStats {
   usage: BandwidthUsage;
   /** AIMD state. */
   rateControlState: RateControlState;
+  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
+  incomingRateBps: number;
   /** Host in use. */
   host: HostKind;
   /** Workers alive. */
@@ -394,6 +396,7 @@ export class Coordinator {
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator | undefined;
   #replayNowMs = 0;
+  #replayArrivalMs = 0;
   #rttMs: number | undefined;
 
   #packets = 0;
@@ -644,6 +647,10 @@ export class Coordinator {
       estimateBps: this.getEstimate(),
       usage: source?.usage ?? "normal",
       rateControlState: this.#aimd.state,
+      // Keyed on arrival time with abs-send-time, on the receiver clock with RTP timestamps.
+      incomingRateBps: source?.incomingRateBps(
+        this.#abs ? this.#replayArrivalMs : this.#replayNowMs,
+      ) ?? 0,
       host: this.#hostKind,
       liveWorkers: this.liveWorkers,
       pendingRecords: this.#logLength,
@@ -905,6 +912,7 @@ export class Coordinator {
           }
         }
         this.#replayNowMs = usToMs(log.nowUs[index]);
+        this.#replayArrivalMs = usToMs(log.arrivalUs[index]);
         if (this.#abs) this.#abs.onRecord(log, index);
         else this.#rtp!.onRecord(log, index);
       } else if (kind === ENTRY_PROCESS) {
