@@ -62,7 +62,7 @@ export {
   type CoordinatorStreamStats,
   type Timers,
 } from "./workers/coordinator.ts";
-export type { HostKind, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
+export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
 export type { EstimatorKind } from "./core/lane_table.ts";
 export type { EstimatorSettings } from "./core/estimator_settings.ts";
 export {

@@ -33,8 +33,13 @@ export const FLAG_RESET_FILTER = 1;
  * ```
  */
 export class PacketBatch {
-  /** The backing buffer; transfer it to move the batch to another thread. */
-  readonly buffer: ArrayBuffer;
+  /**
+   * The backing buffer: transfer it to move the batch to another thread, or share it (a batch over
+   * a `SharedArrayBuffer` slot is seen by both threads).
+   */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** All bytes of the batch, for copying a whole batch at once. */
+  readonly bytes: Uint8Array;
   /** Records the batch can hold. */
   readonly capacity: number;
   /** Records in use. */
@@ -60,22 +65,25 @@ export class PacketBatch {
    * Creates a batch, on a fresh buffer or on one received from another thread.
    *
    * @param capacity Records the batch holds.
-   * @param buffer An existing buffer of {@linkcode PacketBatch.byteLength} bytes.
+   * @param buffer An existing buffer with {@linkcode PacketBatch.byteLength} bytes from `byteOffset`.
+   * @param byteOffset Where the batch starts in `buffer`; a multiple of 8.
    */
   constructor(
     capacity: number,
-    buffer: ArrayBuffer = new ArrayBuffer(PacketBatch.byteLength(capacity)),
+    buffer: ArrayBuffer | SharedArrayBuffer = new ArrayBuffer(PacketBatch.byteLength(capacity)),
+    byteOffset = 0,
   ) {
-    if (buffer.byteLength < PacketBatch.byteLength(capacity)) {
+    if (buffer.byteLength - byteOffset < PacketBatch.byteLength(capacity)) {
       throw new RangeError(
-        `Cannot create packet batch as the buffer is too small: current size is ${buffer.byteLength} bytes`,
+        `Cannot create packet batch as the buffer is too small: current size is ${buffer.byteLength} bytes from offset ${byteOffset}`,
       );
     }
     this.buffer = buffer;
     this.capacity = capacity;
+    this.bytes = new Uint8Array(buffer, byteOffset, PacketBatch.byteLength(capacity));
     const column = capacity * 8;
-    this.figures = new Float64Array(buffer, 0, FIGURE_COUNT);
-    const start = FIGURE_COUNT * 8;
+    this.figures = new Float64Array(buffer, byteOffset, FIGURE_COUNT);
+    const start = byteOffset + FIGURE_COUNT * 8;
     this.ssrc = new Float64Array(buffer, start, capacity);
     this.timestamp = new Float64Array(buffer, start + column, capacity);
     this.arrivalUs = new Float64Array(buffer, start + 2 * column, capacity);

@@ -43,7 +43,9 @@ import {
   InlineHost,
   type LaneHost,
   PoolHost,
+  type Transport,
   type WorkerFactory,
+  type WorkerHostOptions,
   WorkerPerStreamHost,
   type WorkerSources,
 } from "./hosts.ts";
@@ -88,6 +90,15 @@ export type CoordinatorEvent =
     type: "estimator-switched";
     /** The new estimator. */
     kind: EstimatorKind;
+  }
+  | {
+    /**
+     * An off-thread coordinator's worker died or fell too far behind; a coordinator on the
+     * receiving thread took over, and the estimate restarted.
+     */
+    type: "coordinator-failed";
+    /** What happened. */
+    error: string;
   };
 
 /**
@@ -102,6 +113,14 @@ export interface CoordinatorOptions extends EstimatorSettings {
    * @default {"worker-per-stream"}
    */
   host?: HostKind;
+  /**
+   * How worker hosts move batches: shared-memory slots with a doorbell per worker (no message per
+   * batch; results are collected at the next flush, or at once while {@linkcode Coordinator.flush}
+   * is awaited), or transferred buffers, one message per worker and flush each way.
+   *
+   * @default {"shared-memory"}
+   */
+  transport?: Transport;
   /**
    * Workers of the `pool` host.
    *
@@ -248,6 +267,7 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedSe
   const settings = resolveSettings("coordinator", options);
   const subject = "coordinator";
   checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
+  checkChoice(subject, "transport", options.transport, ["shared-memory", "transfer"]);
   checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
   checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
     min: 1,
@@ -460,24 +480,21 @@ export class Coordinator {
       : undefined;
     const factory: WorkerFactory = options.workerFactory ??
       ((url, name) => new Worker(url, { type: "module", name }));
+    const hostOptions = (): WorkerHostOptions => ({
+      sources: sources ?? defaultWorkerSources(),
+      factory,
+      transport: options.transport ?? "shared-memory",
+      batchSize: this.#batchSize,
+    });
     switch (this.#hostKind) {
       case "inline":
         this.#host = new InlineHost(this.#callbacks);
         break;
       case "pool":
-        this.#host = new PoolHost(
-          this.#callbacks,
-          sources ?? defaultWorkerSources(),
-          factory,
-          options.poolSize ?? 1,
-        );
+        this.#host = new PoolHost(this.#callbacks, hostOptions(), options.poolSize ?? 1);
         break;
       default:
-        this.#host = new WorkerPerStreamHost(
-          this.#callbacks,
-          sources ?? defaultWorkerSources(),
-          factory,
-        );
+        this.#host = new WorkerPerStreamHost(this.#callbacks, hostOptions());
     }
     this.#timer = this.#timers.setInterval(() => this.#tick(), options.flushIntervalMs ?? 10);
   }
@@ -554,8 +571,13 @@ export class Coordinator {
    */
   flush(): Promise<void> {
     if (this.#closed) return Promise.reject(new CoordinatorClosedError("flush"));
+    // Asked before anything is sent, so a worker that finishes at once still says so.
+    this.#host.setPrompt(true);
     this.#tick();
-    if (this.#logLength === 0) return Promise.resolve();
+    if (this.#logLength === 0) {
+      if (this.#waiters.length === 0) this.#host.setPrompt(false);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -928,6 +950,7 @@ export class Coordinator {
       this.#logLength--;
     }
     if (this.#logLength === 0 && this.#waiters.length > 0) {
+      this.#host.setPrompt(false);
       const waiters = this.#waiters;
       this.#waiters = [];
       for (const resolve of waiters) resolve();

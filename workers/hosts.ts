@@ -15,6 +15,7 @@
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import { PacketBatch } from "../core/packet_batch.ts";
 import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
+import { Doorbell, SHARED_SLOTS, SharedLane } from "./shared_lane.ts";
 import { Fifo } from "./_fifo.ts";
 import type {
   FromLaneWorker,
@@ -26,6 +27,12 @@ import type {
 
 /** Which host runs the lanes. */
 export type HostKind = "worker-per-stream" | "inline" | "pool";
+
+/**
+ * How worker hosts move batches: through shared-memory slots and a doorbell (no message per batch),
+ * or as transferred buffers, one message per worker and flush each way.
+ */
+export type Transport = "shared-memory" | "transfer";
 
 /** What a host reports back. */
 export interface HostCallbacks {
@@ -79,8 +86,15 @@ export interface LaneHost {
    * @param length Records in use.
    */
   submit(lane: number, batch: PacketBatch, length: number): void;
-  /** Sends what was submitted since the last flush. */
+  /** Sends what was submitted since the last flush, and delivers results that are ready. */
   flush(): void;
+  /**
+   * Whether results should be delivered as soon as they are ready rather than at the next flush
+   * (someone awaits them).
+   *
+   * @param prompt On or off.
+   */
+  setPrompt(prompt: boolean): void;
   /** Ends every worker. */
   close(): void;
 }
@@ -149,6 +163,13 @@ export class InlineHost implements LaneHost {
     this.#doneLanes.push(lane);
     this.#doneBatches.push(batch);
   }
+
+  /**
+   * Results are delivered at every flush anyway.
+   *
+   * @param prompt Ignored.
+   */
+  setPrompt(_prompt: boolean): void {}
 
   /** Sends (or, inline, delivers) what was submitted. */
   flush(): void {
@@ -241,9 +262,11 @@ export interface WorkerLink {
   failed: boolean;
   /** The port (spawned worker) or the worker itself (created directly) to talk to it. */
   channel: MessagePort | Worker;
+  /** Its doorbell, with the shared-memory transport. */
+  doorbell: Doorbell | undefined;
   /** The lanes it serves. */
   lanes: Set<number>;
-  /** Lanes queued for the next flush. */
+  /** Lanes queued for the next flush (transfer). */
   outLanes: number[];
   /** Their buffers, transferred at the flush. */
   outBuffers: ArrayBuffer[];
@@ -251,29 +274,60 @@ export interface WorkerLink {
   outLengths: number[];
 }
 
-/** Shared plumbing of the two worker hosts: ports, batching per worker, results, failures. */
+/** A lane's side of the shared-memory transport. */
+interface SharedState {
+  readonly lane: number;
+  readonly link: WorkerLink;
+  readonly shared: SharedLane;
+  /** Batches waiting for a free slot, their lengths in `length`. */
+  readonly queued: Fifo<PacketBatch>;
+  /** The coordinator's batches whose copies are in slots, oldest first. */
+  readonly inSlots: Fifo<PacketBatch>;
+  /** Batches published. */
+  published: number;
+  /** Batches whose results were collected. */
+  collected: number;
+}
+
+/** Settings of the worker hosts. */
+export interface WorkerHostOptions {
+  /** Worker code. */
+  sources: WorkerSources;
+  /** Makes the workers the host creates itself (the spawner, pool workers). */
+  factory: WorkerFactory;
+  /** How batches travel. */
+  transport: Transport;
+  /** Records per batch; the size of a shared slot. */
+  batchSize: number;
+}
+
+/** Shared plumbing of the two worker hosts: ports, transports, results, failures. */
 export abstract class WorkerHostBase implements LaneHost {
+  /** Where results go. */
   protected readonly callbacks: HostCallbacks;
-  readonly #sources: WorkerSources;
-  readonly #factory: WorkerFactory;
+  readonly #options: WorkerHostOptions;
   #spawner: Spawner | undefined;
   #directWorkers = 0;
+  /** The worker serving each lane. */
   protected readonly linkOf = new Map<number, WorkerLink>();
   readonly #allLinks = new Set<WorkerLink>();
   readonly #toFlush = new Set<WorkerLink>();
+  readonly #sharedOf = new Map<number, SharedState>();
+  readonly #busy = new Set<SharedState>(); // lanes with batches queued or in slots
+  readonly #readyLanes = new Fifo<number>();
+  readonly #readyBatches = new Fifo<PacketBatch>();
+  #prompt = false;
   #closed = false;
 
   /**
-   * Starts the spawner worker.
+   * Creates the host; workers start when lanes need them.
    *
    * @param callbacks Where results go.
-   * @param sources Worker code.
-   * @param factory Makes the spawner worker.
+   * @param options Worker code, factory, transport and batch size.
    */
-  constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
+  constructor(callbacks: HostCallbacks, options: WorkerHostOptions) {
     this.callbacks = callbacks;
-    this.#sources = sources;
-    this.#factory = factory;
+    this.#options = options;
   }
 
   /** Workers alive, the spawner included. */
@@ -316,15 +370,28 @@ export abstract class WorkerHostBase implements LaneHost {
    * @param length Records in use.
    */
   submit(lane: number, batch: PacketBatch, length: number): void {
+    const state = this.#sharedOf.get(lane);
+    if (state) {
+      batch.length = length;
+      state.queued.push(batch);
+      this.#busy.add(state);
+      return;
+    }
     const link = this.linkOf.get(lane)!;
     link.outLanes.push(lane);
-    link.outBuffers.push(batch.buffer);
+    link.outBuffers.push(batch.buffer as ArrayBuffer); // The coordinator's own, never shared.
     link.outLengths.push(length);
     this.#toFlush.add(link);
   }
 
-  /** Sends one message per worker with everything queued for it. */
+  /** Collects ready results, then sends everything queued: slots and a ring, or one message. */
   flush(): void {
+    if (this.#options.transport === "shared-memory") {
+      this.#collect();
+      this.#publish();
+      this.#deliver();
+      return;
+    }
     for (const link of this.#toFlush) {
       const message: ToLaneWorker = {
         type: "batches",
@@ -340,12 +407,26 @@ export abstract class WorkerHostBase implements LaneHost {
     this.#toFlush.clear();
   }
 
+  /**
+   * With shared memory, asks workers to say when results are ready instead of waiting for the next
+   * flush; transferred batches always come back at once.
+   *
+   * @param prompt On or off.
+   */
+  setPrompt(prompt: boolean): void {
+    if (prompt === this.#prompt) return;
+    this.#prompt = prompt;
+    for (const link of this.#allLinks) if (link.doorbell) link.doorbell.prompt = prompt;
+  }
+
   /** Ends every worker. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const link of [...this.#allLinks]) this.stopWorker(link);
     this.linkOf.clear();
+    this.#sharedOf.clear();
+    this.#busy.clear();
     this.#spawner?.close();
   }
 
@@ -364,6 +445,7 @@ export abstract class WorkerHostBase implements LaneHost {
       spawnId: -1,
       failed: false,
       channel: undefined as unknown as Worker,
+      doorbell: undefined,
       lanes: new Set(),
       outLanes: [],
       outBuffers: [],
@@ -371,14 +453,22 @@ export abstract class WorkerHostBase implements LaneHost {
     };
     const onMessage = (event: MessageEvent) => {
       const message = event.data as FromLaneWorker;
+      if (message.type === "ready") {
+        // Someone awaits results: take them, and send what waited for the slots they free.
+        this.#collect();
+        this.#publish();
+        this.#deliver();
+        return;
+      }
       for (let i = 0; i < message.lanes.length; i++) {
         const buffer = message.buffers[i];
         const batch = new PacketBatch(PacketBatch.capacityOf(buffer.byteLength), buffer);
         this.callbacks.onResults(message.lanes[i], batch, message.lengths[i]);
       }
     };
+    const { sources, factory } = this.#options;
     if (direct) {
-      const worker = this.#factory(this.#sources.laneWorkerUrl, name);
+      const worker = factory(sources.laneWorkerUrl, name);
       this.#directWorkers++;
       worker.onmessage = onMessage;
       worker.onerror = (event: ErrorEvent) => {
@@ -387,14 +477,68 @@ export abstract class WorkerHostBase implements LaneHost {
       };
       link.channel = worker;
     } else {
-      this.#spawner ??= new Spawner(this.#sources, this.#factory, (e) => this.#failAll(e));
+      this.#spawner ??= new Spawner(sources, factory, (e) => this.#failAll(e));
       const { id, port } = this.#spawner.spawn(name, (error) => this.#fail(link, error));
       link.spawnId = id;
       link.channel = port;
       port.onmessage = onMessage;
     }
+    if (this.#options.transport === "shared-memory") {
+      const doorbell = new Doorbell();
+      doorbell.prompt = this.#prompt;
+      this.send(link, { type: "doorbell", buffer: doorbell.buffer });
+      link.doorbell = doorbell; // Messages from here on are counted on it.
+    }
     this.#allLinks.add(link);
     return link;
+  }
+
+  /**
+   * Opens a lane on a worker.
+   *
+   * @param link The worker.
+   * @param lane Lane id.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
+  protected openOn(
+    link: WorkerLink,
+    lane: number,
+    config: LaneConfig,
+    figures: Float64Array | undefined,
+  ): void {
+    link.lanes.add(lane);
+    this.linkOf.set(lane, link);
+    if (this.#options.transport === "transfer") {
+      this.send(link, { type: "open", lane, config, figures });
+      return;
+    }
+    const shared = new SharedLane(this.#options.batchSize);
+    this.#sharedOf.set(lane, {
+      lane,
+      link,
+      shared,
+      queued: new Fifo(),
+      inSlots: new Fifo(),
+      published: 0,
+      collected: 0,
+    });
+    const capacity = shared.capacity;
+    this.send(link, { type: "open", lane, config, figures, shared: shared.buffer, capacity });
+  }
+
+  /**
+   * Forgets a lane: what is still queued or in its slots is never delivered.
+   *
+   * @param lane Lane id.
+   */
+  protected forget(lane: number): void {
+    this.linkOf.get(lane)?.lanes.delete(lane);
+    this.linkOf.delete(lane);
+    const state = this.#sharedOf.get(lane);
+    if (!state) return;
+    this.#sharedOf.delete(lane);
+    this.#busy.delete(state);
   }
 
   /**
@@ -405,6 +549,7 @@ export abstract class WorkerHostBase implements LaneHost {
    */
   protected send(link: WorkerLink, message: ToLaneWorker): void {
     link.channel.postMessage(message);
+    link.doorbell?.control();
   }
 
   /**
@@ -414,6 +559,7 @@ export abstract class WorkerHostBase implements LaneHost {
    */
   protected stopWorker(link: WorkerLink): void {
     if (!this.#allLinks.delete(link)) return;
+    link.doorbell?.stop(); // A worker asleep on its doorbell would outlive terminate().
     if (link.channel instanceof MessagePort) {
       link.channel.close();
       this.#spawner?.terminate(link.spawnId);
@@ -423,12 +569,56 @@ export abstract class WorkerHostBase implements LaneHost {
     }
   }
 
+  // Takes the results of every finished slot, in order, onto the ready queue.
+  #collect(): void {
+    for (const state of this.#busy) {
+      const shared = state.shared;
+      const done = shared.done;
+      while (state.collected < done) {
+        const slot = shared.slot(state.collected++);
+        const batch = state.inSlots.shift()!;
+        batch.usage.set(slot.usage);
+        batch.figures.set(slot.figures);
+        this.#readyLanes.push(state.lane);
+        this.#readyBatches.push(batch);
+      }
+    }
+  }
+
+  // Copies queued batches into free slots and rings each worker that got one.
+  #publish(): void {
+    for (const state of this.#busy) {
+      const shared = state.shared;
+      let published = false;
+      while (state.queued.length > 0 && state.published - state.collected < SHARED_SLOTS) {
+        const batch = state.queued.shift()!;
+        shared.slot(state.published++).bytes.set(batch.bytes);
+        shared.publish(batch.length);
+        state.inSlots.push(batch);
+        published = true;
+      }
+      if (published) this.#toFlush.add(state.link);
+      else if (state.inSlots.length === 0 && state.queued.length === 0) this.#busy.delete(state);
+    }
+    for (const link of this.#toFlush) link.doorbell!.ring();
+    this.#toFlush.clear();
+  }
+
+  // Hands ready results over; after the loops above, as the coordinator may drop lanes meanwhile.
+  #deliver(): void {
+    while (this.#readyLanes.length > 0) {
+      const batch = this.#readyBatches.shift()!;
+      const lane = this.#readyLanes.shift()!;
+      if (this.#sharedOf.has(lane)) this.callbacks.onResults(lane, batch, batch.length);
+    }
+  }
+
   #fail(link: WorkerLink, error: string): void {
     link.failed = true;
     this.stopWorker(link);
     this.#toFlush.delete(link);
-    for (const lane of link.lanes) {
-      this.linkOf.delete(lane);
+    for (const lane of [...link.lanes]) {
+      this.forget(lane);
       this.callbacks.onLaneFailed(lane, error);
     }
   }
@@ -441,14 +631,13 @@ export abstract class WorkerHostBase implements LaneHost {
 /** One worker per lane; a retired lane's worker ends, and a revived lane gets a new one. */
 export class WorkerPerStreamHost extends WorkerHostBase {
   /**
-   * Creates the host and its spawner.
+   * Creates the host; its spawner starts with the first lane.
    *
    * @param callbacks Where results go.
-   * @param sources Worker code.
-   * @param factory Makes the spawner worker.
+   * @param options Worker code, factory, transport and batch size.
    */
-  constructor(callbacks: HostCallbacks, sources: WorkerSources, factory: WorkerFactory) {
-    super(callbacks, sources, factory);
+  constructor(callbacks: HostCallbacks, options: WorkerHostOptions) {
+    super(callbacks, options);
   }
 
   /**
@@ -460,10 +649,7 @@ export class WorkerPerStreamHost extends WorkerHostBase {
    * @param figures Detector state to carry over.
    */
   open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
-    const link = this.startWorker(`bwe-ssrc-${ssrc}`, false);
-    link.lanes.add(lane);
-    this.linkOf.set(lane, link);
-    this.send(link, { type: "open", lane, config, figures });
+    this.openOn(this.startWorker(`bwe-ssrc-${ssrc}`, false), lane, config, figures);
   }
 
   /**
@@ -483,7 +669,7 @@ export class WorkerPerStreamHost extends WorkerHostBase {
   drop(lane: number): void {
     const link = this.linkOf.get(lane);
     if (!link) return;
-    this.linkOf.delete(lane);
+    this.forget(lane);
     this.stopWorker(link);
   }
 }
@@ -496,17 +682,11 @@ export class PoolHost extends WorkerHostBase {
    * Creates the host and starts its workers.
    *
    * @param callbacks Where results go.
-   * @param sources Worker code.
-   * @param factory Makes the spawner worker.
+   * @param options Worker code, factory, transport and batch size.
    * @param size Workers in the pool.
    */
-  constructor(
-    callbacks: HostCallbacks,
-    sources: WorkerSources,
-    factory: WorkerFactory,
-    size: number,
-  ) {
-    super(callbacks, sources, factory);
+  constructor(callbacks: HostCallbacks, options: WorkerHostOptions, size: number) {
+    super(callbacks, options);
     // Started up front on this thread: a one-time cost at construction, and they answer at once.
     for (let i = 0; i < size; i++) this.#links.push(this.startWorker(`bwe-pool-${i}`, true));
   }
@@ -526,10 +706,7 @@ export class PoolHost extends WorkerHostBase {
       this.callbacks.onLaneFailed(lane, "no pool worker is alive");
       return;
     }
-    const link = live[ssrc % live.length];
-    link.lanes.add(lane);
-    this.linkOf.set(lane, link);
-    this.send(link, { type: "open", lane, config, figures });
+    this.openOn(live[ssrc % live.length], lane, config, figures);
   }
 
   /**
@@ -549,8 +726,7 @@ export class PoolHost extends WorkerHostBase {
   drop(lane: number): void {
     const link = this.linkOf.get(lane);
     if (!link) return;
-    this.linkOf.delete(lane);
-    link.lanes.delete(lane);
+    this.forget(lane);
     this.send(link, { type: "drop", lane });
   }
 }

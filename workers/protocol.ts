@@ -1,7 +1,8 @@
 /**
- * Messages between the coordinator, the spawner worker and lane workers. Records travel in
- * {@linkcode PacketBatch} buffers that are transferred, never copied; each buffer comes back with
- * its `usage` column and `figures` filled in, and is used again.
+ * Messages between the coordinator, the spawner worker and lane workers. Records travel either in
+ * `PacketBatch` buffers that are transferred, never copied, and come back with their
+ * `usage` column and `figures` filled in, or (the default) through a lane's shared-memory slots,
+ * where only control messages remain.
  *
  * @module
  */
@@ -21,17 +22,29 @@ export interface LaneConfig {
 
 /** Coordinator → lane worker. */
 export type ToLaneWorker =
-  | { type: "open"; lane: number; config: LaneConfig; figures?: Float64Array }
+  // `shared` is the lane's `SharedLane` buffer with the shared-memory transport.
+  | {
+    type: "open";
+    lane: number;
+    config: LaneConfig;
+    figures?: Float64Array;
+    shared?: SharedArrayBuffer;
+    capacity?: number;
+  }
   | { type: "drop"; lane: number }
+  // The worker's `Doorbell`, sent first with the shared-memory transport.
+  | { type: "doorbell"; buffer: SharedArrayBuffer }
   | { type: "batches"; lanes: number[]; buffers: ArrayBuffer[]; lengths: number[] };
 
-/** Lane worker → coordinator. */
-export type FromLaneWorker = {
-  type: "results";
-  lanes: number[];
-  buffers: ArrayBuffer[];
-  lengths: number[];
-};
+/** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
+export type FromLaneWorker =
+  | {
+    type: "results";
+    lanes: number[];
+    buffers: ArrayBuffer[];
+    lengths: number[];
+  }
+  | { type: "ready" };
 
 /** Coordinator → spawner worker. */
 export type ToSpawner =
