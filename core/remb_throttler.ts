@@ -360,7 +360,15 @@ function checkSsrcs(ssrcs: readonly number[]): void {
   }
 }
 
-function checkBitrate(bitrateBps: number, action: string): void {
+/**
+ * Checks a bitrate argument.
+ *
+ * @param bitrateBps The value.
+ * @param action What it is for, in the error message.
+ * @throws {TypeError} Not a number.
+ * @throws {RangeError} Not a non-negative safe integer.
+ */
+export function checkBitrate(bitrateBps: number, action: string): void {
   if (typeof bitrateBps !== "number") {
     throw new TypeError(
       `Cannot ${action} as 'bitrateBps' must be a number: current type is ${typeof bitrateBps}`,

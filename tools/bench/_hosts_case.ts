@@ -24,7 +24,11 @@ import {
   type CoordinatorOptions,
   type Timers,
 } from "../../workers/coordinator.ts";
-import type { HostKind } from "../../workers/hosts.ts";
+import type { HostKind, Transport } from "../../workers/hosts.ts";
+import {
+  OffThreadCoordinator,
+  type OffThreadCoordinatorOptions,
+} from "../../workers/off_thread.ts";
 import type { PacketInfo } from "../../core/types.ts";
 import { SyntheticStream } from "../../tests/_helpers/synthetic_stream.ts";
 
@@ -36,6 +40,10 @@ export interface CaseConfig {
   host: HostKind | "none";
   /** Workers of the pool host. */
   poolSize: number;
+  /** How worker hosts move batches (undefined: the coordinator's default). */
+  transport?: Transport;
+  /** Whether the coordinator runs in a worker of its own (`OffThreadCoordinator`). */
+  offThread?: boolean;
   /** Streams from the start. */
   streams: number;
   /** New streams of a burst run. */
@@ -136,6 +144,20 @@ function quantile(values: number[], q: number): number {
 
 type Sink = (packet: PacketInfo, nowMs: number) => void;
 
+/**
+ * The generator's reusable packet. A class of its own, with every field a double from the start:
+ * packets built as object literals shared their hidden class with other literals of the same keys,
+ * and in pool runs V8 kept deoptimising Coordinator.onPacket and checkPacket on a deprecated map
+ * (about 400 times a run, a third of the receiving thread's time).
+ */
+class LoadPacket implements PacketInfo {
+  ssrc = 0.5;
+  arrivalTimeMs = 0.5;
+  payloadSize = 0.5;
+  rtpTimestamp = 0.5;
+  absSendTime: number | undefined = 0.5;
+}
+
 /** Synthetic streams, each shifted so its first packet arrives at a chosen time. */
 class StreamSet {
   readonly #generators: SyntheticStream[] = [];
@@ -151,16 +173,7 @@ class StreamSet {
       const index = this.length++;
       if (index === this.#shiftMs.length) this.#grow();
       const generator = new SyntheticStream(BITRATE_BPS, firstSsrc + k);
-      // A fractional time from the start: with an integer here, 4 of 9 traced inline runs had V8
-      // re-optimise and deoptimise Coordinator.onPacket and checkPacket for the whole run (0 of 8
-      // with a fraction). Pool runs show that loop either way; see the benchmark's notes.
-      const packet: PacketInfo = {
-        ssrc: 0,
-        arrivalTimeMs: 0.5,
-        payloadSize: 0,
-        rtpTimestamp: 0,
-        absSendTime: 0,
-      };
+      const packet = new LoadPacket();
       generator.next(packet);
       const shift = startMs + (k * spreadMs) / count - packet.arrivalTimeMs;
       packet.arrivalTimeMs += shift;
@@ -252,16 +265,21 @@ const watchedFactory = (url: string | URL, name: string): Worker => {
   return worker;
 };
 
-function makeCoordinator(nowMs: () => number, maxStreams: number): Coordinator | undefined {
+type AnyCoordinator = Coordinator | OffThreadCoordinator;
+
+function makeCoordinator(nowMs: () => number, maxStreams: number): AnyCoordinator | undefined {
   if (config.host === "none") return undefined;
   // The backlog limit is passed only when asked for, as an untyped extra (it is new).
   const extra = config.maxPendingRecords === undefined
     ? {}
     : { maxPendingRecords: config.maxPendingRecords };
-  return new Coordinator({
+  const make = (options: OffThreadCoordinatorOptions) =>
+    config.offThread ? new OffThreadCoordinator(options) : new Coordinator(options);
+  return make({
     ...extra as CoordinatorOptions,
     host: config.host,
     poolSize: config.poolSize,
+    transport: config.transport,
     flushIntervalMs: config.flushMs,
     maxStreams,
     workerTimeoutMs: config.workerTimeoutMs,
@@ -282,11 +300,11 @@ const noSink: Sink = (packet) => {
   checksum[0] += packet.payloadSize;
 };
 
-function sinkOf(coordinator: Coordinator | undefined): Sink {
+function sinkOf(coordinator: AnyCoordinator | undefined): Sink {
   return coordinator ? (packet, nowMs) => coordinator.onPacket(packet, nowMs) : noSink;
 }
 
-function coordinatorFigures(coordinator: Coordinator | undefined) {
+function coordinatorFigures(coordinator: AnyCoordinator | undefined) {
   if (!coordinator) return {};
   const stats = coordinator.stats();
   return {

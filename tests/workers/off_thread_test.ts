@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { decodeRemb } from "../../core/remb.ts";
+import type { PacketInfo } from "../../core/types.ts";
+import {
+  Coordinator,
+  CoordinatorClosedError,
+  type CoordinatorEvent,
+  type CoordinatorOptions,
+} from "../../workers/coordinator.ts";
+import type { HostKind } from "../../workers/hosts.ts";
+import { OffThreadCoordinator } from "../../workers/off_thread.ts";
+import { generateTrace } from "../_helpers/trace.ts";
+
+const FLUSH_MS = 10;
+const manualTimers = { setInterval: () => 0, clearInterval() {} };
+
+type AnyCoordinator = Coordinator | OffThreadCoordinator;
+
+/** Feeds a trace with the clock following it and a flush every FLUSH_MS of trace time. */
+async function runTrace(
+  packets: PacketInfo[],
+  make: (options: CoordinatorOptions) => AnyCoordinator,
+): Promise<{ estimates: string[]; rembs: string[]; coordinator: AnyCoordinator }> {
+  const estimates: string[] = [];
+  const rembs: string[] = [];
+  let now = packets[0].arrivalTimeMs;
+  const coordinator = make({
+    timers: manualTimers,
+    clock: { nowMs: () => now },
+    onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
+    onRemb: (bytes) => {
+      const remb = decodeRemb(bytes);
+      rembs.push(`${remb.bitrateBps}:${remb.ssrcs.join(",")}`);
+    },
+  });
+  let nextFlush = now + FLUSH_MS;
+  for (const packet of packets) {
+    while (packet.arrivalTimeMs >= nextFlush) {
+      now = nextFlush;
+      await coordinator.flush();
+      nextFlush += FLUSH_MS;
+    }
+    now = packet.arrivalTimeMs;
+    coordinator.onPacket(packet);
+  }
+  now = nextFlush;
+  await coordinator.flush();
+  return { estimates, rembs, coordinator };
+}
+
+function trace(absSendTime: boolean): PacketInfo[] {
+  return generateTrace({
+    streams: [
+      { ssrc: 0x1111, bitrateBps: 900_000 },
+      { ssrc: 0xfeedbeef, bitrateBps: 600_000 },
+      { ssrc: 0x7000_0000, bitrateBps: 300_000 },
+    ],
+    durationMs: 12_000,
+    capacityBps: (t) => (t < 7000 ? 2_500_000 : 1_200_000),
+    pauses: [{ ssrc: 0xfeedbeef, fromMs: 3000, toMs: 6000 }],
+    absSendTime,
+  });
+}
+
+for (const absSendTime of [true, false]) {
+  const label = absSendTime ? "abs-send-time" : "RTP timestamps";
+  Deno.test(`OffThreadCoordinator gives a Coordinator's estimates and REMBs on every host (${label})`, async (t) => {
+    const packets = trace(absSendTime);
+    const local = await runTrace(packets, (o) => new Coordinator({ ...o, host: "inline" }));
+    await local.coordinator.close();
+    assert.ok(local.estimates.length > 20);
+    assert.ok(local.rembs.length > 10);
+    // The capacity drop shows in the estimates.
+    assert.ok(local.estimates.slice(-20).some((e) => Number(e.split(":")[0]) < 1_200_000));
+    for (const host of ["inline", "pool", "worker-per-stream"] as HostKind[]) {
+      await t.step(host, async () => {
+        const run = await runTrace(
+          packets,
+          (o) => new OffThreadCoordinator({ ...o, host, workerSources: "module" }),
+        );
+        try {
+          assert.deepEqual(run.estimates, local.estimates);
+          assert.deepEqual(run.rembs, local.rembs);
+          assert.equal(run.coordinator.getEstimate(), local.coordinator.getEstimate());
+          const stats = run.coordinator.stats();
+          assert.equal(stats.packets, packets.length);
+          assert.equal(stats.pendingRecords, 0);
+          assert.ok(run.coordinator.liveWorkers >= 1);
+        } finally {
+          await run.coordinator.close();
+        }
+        assert.equal(run.coordinator.liveWorkers, 0);
+      });
+    }
+  });
+}
+
+Deno.test("OffThreadCoordinator loses nothing when the ring is full between flushes", async () => {
+  const packets = trace(true).slice(0, 3000);
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerSources: "module",
+  });
+  const local = new Coordinator({ host: "inline", timers: manualTimers });
+  for (const packet of packets) {
+    coordinator.onPacket(packet);
+    local.onPacket(packet);
+  }
+  coordinator.removeStream(0x1111);
+  local.removeStream(0x1111);
+  await coordinator.flush();
+  await local.flush();
+  const stats = coordinator.stats();
+  assert.equal(stats.packets, packets.length);
+  assert.equal(stats.pendingRecords, 0);
+  assert.equal(coordinator.getEstimate(), local.getEstimate());
+  assert.deepEqual(coordinator.getSSRCs(), local.getSSRCs());
+  await coordinator.close();
+  await local.close();
+});
+
+Deno.test("OffThreadCoordinator takes over on the receiving thread when its worker dies", async () => {
+  const events: CoordinatorEvent[] = [];
+  let made = 0;
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    workerSources: "module",
+    // A worker that dies on its first message, as one that crashed would.
+    workerFactory: () => {
+      made++;
+      return new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" });
+    },
+    onEvent: (event) => events.push(event),
+  });
+  const packets = trace(true);
+  const core = new Coordinator({ host: "inline", timers: manualTimers });
+  for (const packet of packets) {
+    coordinator.onPacket(packet);
+    core.onPacket(packet);
+  }
+  // The death is noticed between turns of the event loop; flush until it is.
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await coordinator.flush();
+  await core.flush();
+  assert.equal(made, 1);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].type, "coordinator-failed");
+  // Nothing was read by the dead worker, so the coordinator here saw every packet.
+  assert.equal(coordinator.stats().packets, packets.length);
+  assert.equal(coordinator.getEstimate(), core.getEstimate());
+  await coordinator.close();
+  await core.close();
+  assert.equal(coordinator.liveWorkers, 0);
+});
+
+Deno.test("OffThreadCoordinator.close() is idempotent, ends its workers and makes later calls throw", async () => {
+  const coordinator = new OffThreadCoordinator({ host: "worker-per-stream" });
+  for (const packet of trace(true).slice(0, 500)) coordinator.onPacket(packet);
+  await coordinator.flush();
+  assert.ok(coordinator.liveWorkers >= 2, `${coordinator.liveWorkers} workers`);
+  const closing = coordinator.close();
+  assert.equal(coordinator.closed, true);
+  assert.equal(coordinator.close(), closing);
+  await closing;
+  assert.equal(coordinator.liveWorkers, 0);
+  assert.throws(
+    () => coordinator.onPacket({ ssrc: 1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
+    CoordinatorClosedError,
+  );
+  await assert.rejects(coordinator.flush(), CoordinatorClosedError);
+  assert.throws(() => coordinator.removeStream(1), CoordinatorClosedError);
+});
+
+Deno.test("OffThreadCoordinator rejects bad options and packets on the receiving thread", async () => {
+  assert.throws(() => new OffThreadCoordinator({ ringCapacity: 1000 }), /power of two/);
+  assert.throws(() => new OffThreadCoordinator({ batchSize: 0 }), RangeError);
+  const coordinator = new OffThreadCoordinator({ host: "inline", timers: manualTimers });
+  assert.throws(
+    () => coordinator.onPacket({ ssrc: -1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
+    /'ssrc' must be a 32-bit unsigned integer: current value is -1/,
+  );
+  assert.throws(() => coordinator.setRtt(0), RangeError);
+  assert.throws(() => coordinator.setMaxDesiredBitrate(-1), RangeError);
+  await coordinator.close();
+});
