@@ -39,10 +39,12 @@ Options:
   --no-report          Prints the table only.
   --help               This text.
 
-Metrics: util = media delivered / capacity (per flow: its share of the capacity); p50/p95 =
-queuing delay at the bottleneck; loss; Jain's fairness index where flows compete; "up s" = time
-for the media to reach 90 % of a higher capacity; "down s" = time for its send rate to fall under
-a lower one; REMBs sent.`;
+Metrics: util = media delivered / capacity over the whole measured window, start-up and climbs
+included (per flow: its share of the capacity); settled = the same over the second half of every
+phase of constant capacity, once the flows had half a phase to converge; p50/p95 = queuing delay
+at the bottleneck; loss; Jain's fairness index where flows compete; "up s" = time for the media to
+reach 90 % of a higher capacity; "down s" = time for its send rate to fall under a lower one;
+REMBs sent; "over %" = share of 100 ms samples with the receiver's detector in overuse.`;
 
 function fail(message: string): never {
   console.error(`demo: ${message}\n\nRun with --help for the options.`);

@@ -5,6 +5,7 @@ import { type MediaPacket, MediaSender } from "../../tools/sim/media_sender.ts";
 import { DelayHistogram, jainIndex, movingAverage } from "../../tools/sim/metrics.ts";
 import { Random } from "../../tools/sim/random.ts";
 import { TcpConnection, type TcpSegment } from "../../tools/sim/tcp_flow.ts";
+import { runScenario } from "../../tools/sim/simulator.ts";
 
 Deno.test("Random repeats its sequence for a seed and label, and differs across labels", () => {
   const a = new Random(42, "jitter"), b = new Random(42, "jitter"), c = new Random(42, "loss");
@@ -142,6 +143,35 @@ Deno.test("MediaSender sends probe clusters at 3× and 6× the start rate first"
   assert.ok(Math.abs(probes[0].wireBytes * 8 * 1e6 / gap - 900_000) < 30_000);
 });
 
+Deno.test("MediaSender keeps its mean output at a 30 kbit/s target instead of padding frames up", () => {
+  const events = new EventQueue();
+  const sent: MediaPacket[] = [];
+  const media = sender(events, sent, { probeAtStart: false });
+  events.at(100_000, () => media.onRemb(30_000));
+  while (events.runNext(20_000_000));
+  const bps = sent.filter((p) => p.sendUs >= 10_000_000).reduce((s, p) => s + p.wireBytes * 8, 0) /
+    10;
+  // Was 48 kbit/s when every frame was padded to 200 bytes.
+  assert.ok(bps > 27_000 && bps < 34_000, `sent ${bps} bps`);
+});
+
+Deno.test("MediaSender turns a simulcast layer back on only with 1.2 × its minimum to spare", () => {
+  const events = new EventQueue();
+  const sent: MediaPacket[] = [];
+  const media = sender(events, sent, { ssrcs: [1, 2, 3], probeAtStart: false });
+  const topLayerPackets = (fromUs: number, toUs: number) =>
+    sent.filter((p) => p.ssrc === 3 && !p.probe && p.sendUs >= fromUs && p.sendUs < toUs).length;
+  events.at(100_000, () => media.onRemb(2_000_000)); // adopted: all three layers on
+  events.at(3_000_000, () => media.onRemb(500_000)); // the top layer (min 600 kbit/s) goes off
+  // 30 + 150 + 600 = 780 kbit/s of minimums would fit; the top layer needs 30 + 150 + 720.
+  events.at(6_000_000, () => media.onRemb(800_000));
+  events.at(9_000_000, () => media.onRemb(910_000));
+  while (events.runNext(12_000_000));
+  assert.ok(topLayerPackets(1_000_000, 3_000_000) > 0);
+  assert.equal(topLayerPackets(4_000_000, 9_000_000), 0);
+  assert.ok(topLayerPackets(9_100_000, 12_000_000) > 0);
+});
+
 Deno.test("TcpConnection fills a bottleneck alone and halves on loss", () => {
   const events = new EventQueue();
   const link = new BottleneckLink({
@@ -174,4 +204,30 @@ Deno.test("DelayHistogram, jainIndex and movingAverage compute what they say", (
   assert.ok(Math.abs(jainIndex([1, 2, 3])! - 36 / 42) < 1e-12);
   assert.equal(jainIndex([5]), undefined);
   assert.deepEqual([...movingAverage(Float64Array.of(1, 1, 4), 3)], [1, 1, 2]);
+});
+
+Deno.test("runScenario() measures utilization per capacity phase and over each phase's second half", async () => {
+  const { metrics, series } = await runScenario({
+    id: "two-phases",
+    title: "1 then 2 Mbit/s",
+    source: "test",
+    durationS: 20,
+    capacity: [{ atS: 0, bps: 1_000_000 }, { atS: 10, bps: 2_000_000 }],
+    queue: { ms: 300 },
+    media: [{ name: "video", startS: 0, stopS: 20, oneWayDelayMs: 20 }],
+  });
+  assert.deepEqual(
+    metrics.phases.map((p) => [p.fromS, p.toS, p.capacityBps]),
+    [[0, 10, 1_000_000], [10, 20, 2_000_000]],
+  );
+  const bits = (fromS: number, toS: number) =>
+    series.flows[0].deliveredRateBps.slice(fromS * 10, toS * 10).reduce((a, b) => a + b, 0) / 10;
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+  assert.ok(close(metrics.phases[1].utilization, bits(10, 20) / 20e6));
+  assert.ok(close(metrics.phases[0].settledUtilization, bits(5, 10) / 5e6));
+  assert.ok(close(metrics.settledUtilization, (bits(5, 10) + bits(15, 20)) / 15e6));
+  // The whole-run figure counts the start-up, so it is the lower one here.
+  assert.ok(metrics.settledUtilization > metrics.utilization);
+  const detector = metrics.flows[0].detector!;
+  assert.ok(close(detector.normal + detector.overusing + detector.underusing, 1));
 });

@@ -16,7 +16,8 @@
  * - Like libwebrtc's ProbeController, two probe clusters at 3× and 6× the start rate when media
  *   starts (not measured in chromium-interop.md; `probeAtStart: false` turns them off).
  * - Simulcast: several SSRCs, allocated the way libwebrtc's simulcast allocator does (minimums in
- *   order, then targets, the top layer up to its maximum), one pacer and one abs-send-time clock.
+ *   order, then targets, the top layer up to its maximum; a layer that is off comes back on only
+ *   with 1.2 × its minimum to spare), one pacer and one abs-send-time clock.
  *
  * @module
  */
@@ -154,6 +155,9 @@ const MAX_PACER_QUEUE_US = 2_000_000;
 const TAU_DOWN_S = 0.3;
 const TAU_UP_S = 0.6;
 const KEY_FRAME_FACTOR = 4;
+const SIMULCAST_HYSTERESIS = 1.2;
+const MIN_PAYLOAD_BYTES = 50;
+const MIN_FRAME_WIRE_BYTES = PACKET_OVERHEAD_BYTES + MIN_PAYLOAD_BYTES;
 
 /** The browser-like sender. */
 export class MediaSender {
@@ -174,6 +178,7 @@ export class MediaSender {
   readonly #clockOffsetUs: number;
 
   #ownEstimateBps: number;
+  #allocated = false;
   #rembCapBps = Infinity;
   #targetBps: number;
   #lastReportUs = -1;
@@ -324,7 +329,12 @@ export class MediaSender {
     let left = this.#targetBps;
     let active = 0;
     for (let i = 0; i < specs.length; i++) {
-      if (i > 0 && left < specs[i].minBps) break;
+      // A layer that is off needs 1.2 × its minimum (at most its target) to come on again, as in
+      // libwebrtc's simulcast allocator (the default video hysteresis), so it does not flap.
+      const needed = this.#allocated && this.#layers[i].allocationBps === 0
+        ? Math.min(SIMULCAST_HYSTERESIS * specs[i].minBps, specs[i].targetBps)
+        : specs[i].minBps;
+      if (i > 0 && left < needed) break;
       const give = Math.min(left, specs[i].minBps);
       this.#layers[i].allocationBps = give;
       left -= give;
@@ -337,6 +347,7 @@ export class MediaSender {
       this.#layers[i].allocationBps += give;
       left -= give;
     }
+    this.#allocated = true;
   }
 
   #paused(nowUs: number): boolean {
@@ -380,7 +391,14 @@ export class MediaSender {
         layer.debtBytes -= repay;
         bytes = meanBytes * noise - repay;
       }
-      this.#packetize(layer, Math.max(bytes, 200), (layer.rtpOffset + rtpTime) >>> 0, nowUs);
+      // The smallest frame is one packet with a little payload, so the encoder's mean output
+      // stays at its rate down to the minimum bitrate (30 kbit/s at 30 fps is 125 bytes a frame).
+      this.#packetize(
+        layer,
+        Math.max(bytes, MIN_FRAME_WIRE_BYTES),
+        (layer.rtpOffset + rtpTime) >>> 0,
+        nowUs,
+      );
     }
     this.#pace();
   }
@@ -392,7 +410,7 @@ export class MediaSender {
       Math.ceil(wireBytes / (MAX_RTP_PACKET_BYTES + PACKET_OVERHEAD_BYTES - RTP_HEADER_BYTES)),
     );
     const payloadTotal = Math.max(
-      count * 50,
+      count * MIN_PAYLOAD_BYTES,
       Math.round(wireBytes - count * PACKET_OVERHEAD_BYTES),
     );
     const each = Math.min(MAX_PAYLOAD_BYTES, Math.ceil(payloadTotal / count));

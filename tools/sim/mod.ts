@@ -22,6 +22,7 @@ export {
   type FlowSeries,
   type MediaFlowSpec,
   type PeriodMetrics,
+  type PhaseMetrics,
   type RunOptions,
   runScenario,
   type ScenarioMetrics,

@@ -147,6 +147,7 @@ export function summaryRows(
   const header = [
     "scenario / flow",
     "util / share",
+    "settled util",
     "rate kbit/s",
     "queue p50 ms",
     "queue p95 ms",
@@ -155,6 +156,7 @@ export function summaryRows(
     "to 90 % after step up, s",
     "under capacity after step down, s",
     "REMBs",
+    "detector overusing %",
   ];
   const rows: string[][] = [];
   const steps = (m: ScenarioMetrics, direction: "up" | "down") => {
@@ -166,10 +168,13 @@ export function summaryRows(
       reached[reached.length - 1].toFixed(1)
     } (${reached.length}/${times.length})`;
   };
+  const overusing = (f: ScenarioMetrics["flows"][number]) =>
+    f.detector ? (f.detector.overusing * 100).toFixed(1) : "";
   for (const m of metrics) {
     rows.push([
       `${m.id} (${m.grouping})`,
       m.utilization.toFixed(2),
+      m.settledUtilization.toFixed(2),
       "",
       m.queueDelayP50Ms.toFixed(1),
       m.queueDelayP95Ms.toFixed(1),
@@ -178,12 +183,14 @@ export function summaryRows(
       steps(m, "up"),
       steps(m, "down"),
       String(m.rembCount),
+      "",
     ]);
     if (m.flows.length > 1) {
       for (const f of m.flows) {
         rows.push([
           `  ${f.name}`,
           f.share.toFixed(2),
+          "",
           (f.rateBps / 1000).toFixed(0),
           f.queueDelayP50Ms.toFixed(1),
           f.queueDelayP95Ms.toFixed(1),
@@ -192,10 +199,12 @@ export function summaryRows(
           "",
           "",
           f.kind === "media" ? String(f.rembCount) : "",
+          overusing(f),
         ]);
       }
     } else {
-      rows[rows.length - 1][2] = (m.flows[0].rateBps / 1000).toFixed(0);
+      rows[rows.length - 1][3] = (m.flows[0].rateBps / 1000).toFixed(0);
+      rows[rows.length - 1][11] = overusing(m.flows[0]);
     }
   }
   return { header, rows };
@@ -212,6 +221,7 @@ export function summaryText(metrics: readonly ScenarioMetrics[]): string {
   const short = [
     "scenario / flow",
     "util",
+    "settled",
     "kbit/s",
     "p50 ms",
     "p95 ms",
@@ -220,6 +230,7 @@ export function summaryText(metrics: readonly ScenarioMetrics[]): string {
     "up s",
     "down s",
     "REMBs",
+    "over %",
   ];
   const all = [short, ...rows];
   void header;
@@ -268,6 +279,15 @@ export async function writeReport(
         s.responseS === null ? "not within the phase" : `${s.responseS.toFixed(1)} s`
       }</td><td>${s.estimateS === null ? "" : `${s.estimateS.toFixed(2)} s`}</td></tr>`
     ).join("");
+    const phases = m.phases.length < 2
+      ? ""
+      : `<table><tr><th>phase</th><th>capacity</th><th>util</th><th>settled util (second half)</th></tr>${
+        m.phases.map((p) =>
+          `<tr><td>${p.fromS}–${p.toS} s</td><td>${p.capacityBps / 1000} kbit/s</td><td>${
+            p.utilization.toFixed(2)
+          }</td><td>${p.settledUtilization.toFixed(2)}</td></tr>`
+        ).join("")
+      }</table>`;
     const periods = m.periods.length === 0
       ? ""
       : `<table><tr><th>hour</th><th>util</th><th>p95 ms</th><th>estimate / capacity</th><th>heap MB</th></tr>${
@@ -290,6 +310,7 @@ ${
         ? `<table><tr><th>step at</th><th>capacity</th><th>media response</th><th>estimate under capacity</th></tr>${steps}</table>`
         : ""
     }
+${phases}
 ${periods}
 </section>`);
   }
@@ -323,9 +344,11 @@ img { max-width: 100%; border: 1px solid #eee; }
 </style></head><body>
 <h1>receiver-gcc in a simulated network</h1>
 <p>${escape(options.description)}</p>
-<p>util: media delivered over capacity (per flow: its share); queue delays at the bottleneck; step
-responses: time for the media's delivered rate (0.5 s window) to reach 90 % of a higher capacity,
-and for its send rate to fall under a lower one.</p>
+<p>util: media delivered over capacity in the whole measured window (per flow: its share); settled
+util: the same over the second half of every phase of constant capacity, after the flows had half a
+phase to converge; queue delays at the bottleneck; step responses: time for the media's delivered
+rate (0.5 s window) to reach 90 % of a higher capacity, and for its send rate to fall under a lower
+one; detector overusing: share of 100 ms samples with the receiver's detector in overuse.</p>
 ${table}
 ${sections.join("\n")}
 </body></html>

@@ -10,6 +10,7 @@
 
 import { decodeRemb } from "../../core/remb.ts";
 import type { Grouping } from "../../core/abs_send_time_estimator.ts";
+import type { BandwidthUsage, RateControlState } from "../../core/types.ts";
 import { Coordinator } from "../../workers/coordinator.ts";
 import type { HostKind } from "../../workers/hosts.ts";
 import { EventQueue } from "./event_queue.ts";
@@ -232,6 +233,13 @@ export interface FlowMetrics {
   lossRatio: number;
   /** REMB packets its receiver sent (media only). */
   rembCount: number;
+  /**
+   * Share of the samples in the measured window with the receiver's detector in each state (media
+   * only; one sample every `sampleMs` while the flow is active).
+   */
+  detector?: Record<BandwidthUsage, number>;
+  /** Same for the receiver's rate-control state (media only). */
+  rateControl?: Record<RateControlState, number>;
 }
 
 /** Response to one capacity change. */
@@ -252,6 +260,20 @@ export interface StepMetrics {
   responseS: number | null;
   /** Down, single media flow: time until the estimate is at or under the new capacity, s. */
   estimateS: number | null;
+}
+
+/** Media delivered over capacity in one phase of constant capacity. */
+export interface PhaseMetrics {
+  /** Phase start (or the start of the measured window), s. */
+  fromS: number;
+  /** Phase end, s. */
+  toS: number;
+  /** Capacity in the phase, bps. */
+  capacityBps: number;
+  /** Media delivered over capacity, the whole phase. */
+  utilization: number;
+  /** Media delivered over capacity in the phase's second half, after half the phase to settle. */
+  settledUtilization: number;
 }
 
 /** Figures of one period of a long run. */
@@ -280,8 +302,19 @@ export interface ScenarioMetrics {
   grouping: Grouping;
   /** Seed used. */
   seed: number;
-  /** Media delivered over the capacity, in the measured window. */
+  /**
+   * Media delivered over the capacity, in the whole measured window: start-up and the climbs after
+   * each capacity change count.
+   */
   utilization: number;
+  /**
+   * Media delivered over the capacity in the second half of every phase of constant capacity (of
+   * the measured window when the capacity is constant): what the flows hold once they had half a
+   * phase to converge. RFC 8868 §2 reports convergence apart from utilization; this is that split.
+   */
+  settledUtilization: number;
+  /** Per phase of constant capacity in the measured window. */
+  phases: PhaseMetrics[];
   /** Everything delivered over the capacity. */
   linkUtilization: number;
   /** Median queuing delay of media packets, ms. */
@@ -326,6 +359,20 @@ export interface FlowSeries {
   estimateBps?: Float64Array;
   /** Sender's target at each sample, bps (media). */
   targetBps?: Float64Array;
+  /** Sender's own (loss-based) estimate before the REMB cap at each sample, bps (media). */
+  ownEstimateBps?: Float64Array;
+  /** Encoder output at each sample, bps on the wire (media). */
+  encoderBps?: Float64Array;
+  /**
+   * Receiver's fused detector state at each sample (media): 0 normal, 1 overusing, 2 underusing.
+   */
+  usage?: Uint8Array;
+  /** Receiver's rate-control state at each sample (media): 0 hold, 1 increase, 2 decrease. */
+  rateControl?: Uint8Array;
+  /** Adaptive threshold of the receiver's first stream at each sample, ms (media). */
+  thresholdMs?: Float64Array;
+  /** Modified delay trend the detector compares with it at each sample, ms (media). */
+  modifiedOffsetMs?: Float64Array;
   /** REMB packets: when they left the receiver, s, and their value, bps (the first 20 000). */
   rembs: { timeS: number; bps: number }[];
 }
@@ -373,6 +420,8 @@ interface FlowState {
 }
 
 const TICK_US = 10_000;
+const USAGE_CODES: readonly BandwidthUsage[] = ["normal", "overusing", "underusing"];
+const RATE_CONTROL_CODES: readonly RateControlState[] = ["hold", "increase", "decrease"];
 const REPORT_US = 1_000_000;
 const MAX_REMB_EVENTS = 20_000;
 const noTimers = { setInterval: () => 0, clearInterval: () => {} };
@@ -503,6 +552,12 @@ export async function runScenario(
     const flow = newFlow(m.name, "media", m.startS, m.stopS, path);
     flow.series.estimateBps = new Float64Array(samples);
     flow.series.targetBps = new Float64Array(samples);
+    flow.series.ownEstimateBps = new Float64Array(samples);
+    flow.series.encoderBps = new Float64Array(samples);
+    flow.series.usage = new Uint8Array(samples);
+    flow.series.rateControl = new Uint8Array(samples);
+    flow.series.thresholdMs = new Float64Array(samples);
+    flow.series.modifiedOffsetMs = new Float64Array(samples);
     const ssrcs = Array.from(
       { length: m.streams ?? 1 },
       (_, i) => (ssrcBase + index * 16 + i) >>> 0,
@@ -671,6 +726,13 @@ export async function runScenario(
         const estimate = flow.coordinator!.getEstimate();
         s.estimateBps![i] = estimate;
         s.targetBps![i] = flow.sender!.targetBps;
+        s.ownEstimateBps![i] = flow.sender!.ownEstimateBps;
+        s.encoderBps![i] = flow.sender!.encoderBps;
+        const stats = flow.coordinator!.stats();
+        s.usage![i] = USAGE_CODES.indexOf(stats.usage);
+        s.rateControl![i] = RATE_CONTROL_CODES.indexOf(stats.rateControlState);
+        s.thresholdMs![i] = stats.streams[0]?.thresholdMs ?? NaN;
+        s.modifiedOffsetMs![i] = stats.streams[0]?.modifiedOffsetMs ?? NaN;
         if (periodUs > 0) {
           periodDelivered += flow.intervalDelivered * 8;
           if (flow.intervalDelayCount > 0) periodHistogram.add(s.queueDelayMs[i]);
@@ -733,6 +795,18 @@ export async function runScenario(
       queueDelayP95Ms: flow.histogram.percentile(95),
       lossRatio: flow.sentPackets > 0 ? flow.lostPackets / flow.sentPackets : 0,
       rembCount: flow.rembCount,
+      ...(flow.kind === "media"
+        ? {
+          detector: stateShares(flow.series.usage!, USAGE_CODES, fromUs, toUs, sampleUs),
+          rateControl: stateShares(
+            flow.series.rateControl!,
+            RATE_CONTROL_CODES,
+            fromUs,
+            toUs,
+            sampleUs,
+          ),
+        }
+        : {}),
     };
   });
   const capacityBits = link.capacityBits(measureFromUs, durationUs);
@@ -789,12 +863,47 @@ export async function runScenario(
     }
   }
 
+  // Phases of constant capacity, on sample boundaries (the delivered series is per sample).
+  const phases: PhaseMetrics[] = [];
+  let settledBits = 0, settledCapacityBits = 0;
+  const deliveredBits = (from: number, to: number) => {
+    let bits = 0;
+    for (const flow of media) {
+      for (let i = from; i < to; i++) bits += flow.series.deliveredRateBps[i] * sampleUs / 1e6;
+    }
+    return bits;
+  };
+  for (let k = 0; k < spec.capacity.length; k++) {
+    const startUs = Math.max(measureFromUs, Math.round(spec.capacity[k].atS * 1e6));
+    const endUs = Math.min(
+      durationUs,
+      k + 1 < spec.capacity.length ? Math.round(spec.capacity[k + 1].atS * 1e6) : durationUs,
+    );
+    const from = Math.round(startUs / sampleUs),
+      to = Math.min(samples, Math.round(endUs / sampleUs));
+    if (to - from < 2) continue;
+    const middle = from + Math.floor((to - from) / 2);
+    const capacity = (a: number, b: number) => link.capacityBits(a * sampleUs, b * sampleUs);
+    const settled = deliveredBits(middle, to);
+    settledBits += settled;
+    settledCapacityBits += capacity(middle, to);
+    phases.push({
+      fromS: (from * sampleUs) / 1e6,
+      toS: (to * sampleUs) / 1e6,
+      capacityBps: spec.capacity[k].bps,
+      utilization: deliveredBits(from, to) / capacity(from, to),
+      settledUtilization: settled / capacity(middle, to),
+    });
+  }
+
   const metrics: ScenarioMetrics = {
     id: spec.id,
     host,
     grouping,
     seed,
     utilization: sum(media, (f) => f.deliveredBits) / capacityBits,
+    settledUtilization: settledCapacityBits > 0 ? settledBits / settledCapacityBits : 0,
+    phases,
     linkUtilization: sum(flows, (f) => f.deliveredBits) / capacityBits,
     queueDelayP50Ms: mediaHistogram.percentile(50),
     queueDelayP95Ms: mediaHistogram.percentile(95),
@@ -819,6 +928,22 @@ export async function runScenario(
       flows: flows.map((f) => f.series),
     },
   };
+}
+
+// Share of the samples in [fromUs, toUs) spent in each state.
+function stateShares<T extends string>(
+  codes: Uint8Array,
+  names: readonly T[],
+  fromUs: number,
+  toUs: number,
+  sampleUs: number,
+): Record<T, number> {
+  const counts = names.map(() => 0);
+  const from = Math.ceil(fromUs / sampleUs),
+    to = Math.min(codes.length, Math.floor(toUs / sampleUs));
+  for (let i = from; i < to; i++) counts[codes[i]]++;
+  const total = Math.max(1, to - from);
+  return Object.fromEntries(names.map((name, k) => [name, counts[k] / total])) as Record<T, number>;
 }
 
 // Heap in use, after a full collection when the runtime allows one (--v8-flags=--expose-gc), so
