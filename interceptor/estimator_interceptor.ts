@@ -36,7 +36,8 @@ import {
   type CoordinatorStats,
   type Timers,
 } from "../workers/coordinator.ts";
-import type { HostKind, WorkerSources } from "../workers/hosts.ts";
+import type { HostKind, Transport, WorkerSources } from "../workers/hosts.ts";
+import { OffThreadCoordinator } from "../workers/off_thread.ts";
 import { readAbsCaptureTime } from "./abs_capture_time.ts";
 import {
   ABS_CAPTURE_TIME_URI,
@@ -157,6 +158,20 @@ export interface EstimatorInterceptorOptions {
    * @default {1}
    */
   poolSize?: number;
+  /**
+   * How worker hosts move batches (the Coordinator's option).
+   *
+   * @default {"shared-memory"}
+   */
+  transport?: Transport;
+  /**
+   * Runs the coordinator in a worker of its own ({@linkcode OffThreadCoordinator}): the receiving
+   * thread then only checks each packet and writes it into shared memory, and estimates arrive as
+   * messages, up to one flush interval later.
+   *
+   * @default {false}
+   */
+  offThread?: boolean;
   /**
    * Streams tracked at once per connection; further SSRCs are refused and counted.
    *
@@ -384,7 +399,7 @@ export class EstimatorInterceptorFactory implements InterceptorFactory {
  */
 export class EstimatorInterceptor implements Interceptor {
   readonly #id: string;
-  readonly #coordinator: Coordinator;
+  readonly #coordinator: Coordinator | OffThreadCoordinator;
   readonly #clock: Clock;
   readonly #timers: Timers;
   readonly #logger: Logger;
@@ -454,7 +469,7 @@ export class EstimatorInterceptor implements Interceptor {
     this.#senderSsrc = options.senderSsrc ?? 1;
     this.#startRembIntervalMs = Math.min(options.rembIntervalMs ?? 1000, START_REMB_INTERVAL_MS);
     this.#estimateStream = options.estimateStream ?? defaultEstimateStream;
-    this.#coordinator = new Coordinator({
+    this.#coordinator = new (options.offThread ? OffThreadCoordinator : Coordinator)({
       ...coordinatorOptions(options),
       clock: this.#clock,
       timers: this.#timers,
@@ -1031,6 +1046,7 @@ function coordinatorOptions(options: EstimatorInterceptorOptions): CoordinatorOp
   return {
     host: options.host,
     poolSize: options.poolSize,
+    transport: options.transport,
     grouping: options.grouping,
     filter: options.filter,
     minBitrateBps: options.minBitrateBps,
@@ -1086,6 +1102,12 @@ function checkOptions(options: EstimatorInterceptorOptions): void {
         `Cannot create interceptor as '${name}' must have the methods ${methods.join(", ")}`,
       );
     }
+  }
+  if (options.offThread !== undefined && typeof options.offThread !== "boolean") {
+    throw new TypeError(
+      `Cannot create interceptor as 'offThread' must be a boolean: current type is ${typeof options
+        .offThread}`,
+    );
   }
   // The coordinator's own rules, checked now rather than at the first connection.
   checkCoordinatorOptions(coordinatorOptions(options));

@@ -683,3 +683,42 @@ Deno.test("EstimatorInterceptor.bindRemoteStream() rejects a malformed StreamInf
   assert.throws(() => interceptor.bindRemoteStream(videoInfo(1), {} as RTPReader), TypeError);
   await interceptor.close();
 });
+
+Deno.test("EstimatorInterceptor with offThread sends the REMBs it sends on the receiving thread", async () => {
+  const packets = trace(8000);
+  const run = async (offThread: boolean) => {
+    const { time, interceptor, writer, sent } = setUp({
+      host: "inline",
+      offThread,
+      workerSources: "module",
+    });
+    interceptor.bindRTCPWriter(writer);
+    const { readers } = bindBoth(interceptor);
+    // The same flush points for both: every 100 ms of trace, awaited.
+    let sequence = 0;
+    let nextFlushMs = packets[0].arrivalTimeMs + 100;
+    for (const packet of packets) {
+      if (packet.arrivalTimeMs >= nextFlushMs) {
+        time.advanceTo(nextFlushMs);
+        await interceptor.flush();
+        nextFlushMs += 100;
+      }
+      time.advanceTo(packet.arrivalTimeMs);
+      readers.get(packet.ssrc)!.read(
+        rtpBytes(packet, { kind: "abs-send-time", id: 3 }, sequence++),
+      );
+    }
+    await interceptor.flush();
+    const estimate = interceptor.stats().estimateBps;
+    // Off the thread, the coordinator is a worker (with its lanes inline in it).
+    assert.equal(interceptor.stats().estimator.liveWorkers, offThread ? 1 : 0);
+    await interceptor.close();
+    assert.equal(interceptor.stats().estimator.liveWorkers, 0);
+    return { rembs: sent.map((s) => `${s.bitrateBps}:${s.ssrcs.join(",")}`), estimate };
+  };
+  const here = await run(false);
+  const there = await run(true);
+  assert.ok(here.rembs.length > 8);
+  assert.deepEqual(there.rembs, here.rembs);
+  assert.equal(there.estimate, here.estimate);
+});
