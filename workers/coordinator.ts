@@ -415,8 +415,11 @@ export class Coordinator {
   #aimd: AimdRateControl;
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator | undefined;
-  #replayNowMs = 0;
-  #replayArrivalMs = 0;
+  // Replay position, in µs: converting per packet would cost a heap number each time.
+  #replayNowUs = 0;
+  #replayArrivalUs = 0;
+  // Real time at the last tick: worker liveness needs no finer clock, and reading it costs ~1 µs.
+  #realNowMs = performance.now();
   #rttMs: number | undefined;
 
   #packets = 0;
@@ -671,7 +674,7 @@ export class Coordinator {
       rateControlState: this.#aimd.state,
       // Keyed on arrival time with abs-send-time, on the receiver clock with RTP timestamps.
       incomingRateBps: source?.incomingRateBps(
-        this.#abs ? this.#replayArrivalMs : this.#replayNowMs,
+        usToMs(this.#abs ? this.#replayArrivalUs : this.#replayNowUs),
       ) ?? 0,
       host: this.#hostKind,
       liveWorkers: this.liveWorkers,
@@ -810,7 +813,7 @@ export class Coordinator {
 
   #submit(lane: Lane): void {
     const length = lane.pendingLength;
-    if (lane.inFlight.length === 0) lane.waitingSinceMs = performance.now();
+    if (lane.inFlight.length === 0) lane.waitingSinceMs = this.#realNowMs;
     lane.host.submit(lane.id, lane.pending, length);
     lane.inFlight.push(length);
     lane.pending = lane.free.pop() ?? new PacketBatch(this.#batchSize);
@@ -821,6 +824,7 @@ export class Coordinator {
     if (this.#closed) return;
     const nowMs = this.#clock.nowMs();
     const nowUs = msToUs(nowMs);
+    this.#realNowMs = performance.now();
     if (this.#selector.kind === "rtp-timestamp") {
       this.#push(ENTRY_PROCESS, nowUs);
     } else if (this.#lanes) {
@@ -831,8 +835,8 @@ export class Coordinator {
     this.#dirty.clear();
     // A worker that died without a word (terminated from outside) or hangs is given up on. Real
     // time, whatever the injected clock says: it is the worker's liveness that is measured.
-    const realNowMs = performance.now();
-    for (const lane of this.#byId.values()) {
+    const realNowMs = this.#realNowMs;
+    for (const lane of this.#hostKind === "inline" ? noLanes : this.#byId.values()) {
       // A worker that never answered gets five times as long: starting one can take a second.
       const limitMs = lane.answered ? this.#workerTimeoutMs : 5 * this.#workerTimeoutMs;
       if (!lane.failed && lane.inFlight.length > 0 && realNowMs - lane.waitingSinceMs > limitMs) {
@@ -886,7 +890,7 @@ export class Coordinator {
     if (!lane) return;
     lane.inFlight.shift();
     lane.answered = true;
-    lane.waitingSinceMs = performance.now();
+    lane.waitingSinceMs = this.#realNowMs;
     batch.length = length;
     lane.returned.push(batch);
     lane.figures.set(batch.figures);
@@ -933,12 +937,12 @@ export class Coordinator {
             lane.free.push(batch);
           }
         }
-        this.#replayNowMs = usToMs(log.nowUs[index]);
-        this.#replayArrivalMs = usToMs(log.arrivalUs[index]);
+        this.#replayNowUs = log.nowUs[index];
+        this.#replayArrivalUs = log.arrivalUs[index];
         if (this.#abs) this.#abs.onRecord(log, index);
         else this.#rtp!.onRecord(log, index);
       } else if (kind === ENTRY_PROCESS) {
-        this.#replayNowMs = usToMs(this.#logValues[index]);
+        this.#replayNowUs = this.#logValues[index];
         this.#rtp?.process(this.#logValues[index]);
       } else if (kind === ENTRY_REMOVE) {
         (this.#abs ?? this.#rtp)?.removeStream(this.#logValues[index]);
@@ -985,7 +989,7 @@ export class Coordinator {
   #estimate(bitrateBps: number, ssrcs: number[]): void {
     const onEstimate = this.#onEstimate;
     if (onEstimate) this.#safe(() => onEstimate(bitrateBps, ssrcs));
-    this.#throttler.onReceiveBitrateChanged(ssrcs, bitrateBps, this.#replayNowMs);
+    this.#throttler.onReceiveBitrateChanged(ssrcs, bitrateBps, usToMs(this.#replayNowUs));
   }
 
   #sendRemb(bitrateBps: number, ssrcs: readonly number[]): void {
@@ -1012,6 +1016,8 @@ export class Coordinator {
     }
   }
 }
+
+const noLanes: readonly Lane[] = [];
 
 const defaultTimers: Timers = {
   setInterval(callback, ms) {

@@ -148,13 +148,19 @@ export class EntryRing {
     Atomics.notify(this.#control, READ); // A producer may wait for space.
   }
 
+  /** Entries released by the consumer so far (wrapping). */
+  get released(): number {
+    return Atomics.load(this.#control, READ);
+  }
+
   /**
-   * Producer: calls `onSpace` once the consumer has released entries, without blocking.
+   * Producer: calls `onSpace` once the consumer has released entries past `seen`, without blocking.
    *
+   * @param seen {@linkcode EntryRing.released} as read before publishing.
    * @param onSpace Called once.
    */
-  whenReleased(onSpace: () => void): void {
-    const wait = Atomics.waitAsync(this.#control, READ, Atomics.load(this.#control, READ));
+  whenReleased(seen: number, onSpace: () => void): void {
+    const wait = Atomics.waitAsync(this.#control, READ, seen);
     if (wait.async) wait.value.then(onSpace);
     else queueMicrotask(onSpace);
   }

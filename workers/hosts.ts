@@ -577,7 +577,9 @@ export abstract class WorkerHostBase implements LaneHost {
       while (state.collected < done) {
         const slot = shared.slot(state.collected++);
         const batch = state.inSlots.shift()!;
-        batch.usage.set(slot.usage);
+        const usage = batch.usage;
+        const verdicts = slot.usage;
+        for (let i = 0; i < batch.length; i++) usage[i] = verdicts[i];
         batch.figures.set(slot.figures);
         this.#readyLanes.push(state.lane);
         this.#readyBatches.push(batch);
@@ -592,7 +594,7 @@ export abstract class WorkerHostBase implements LaneHost {
       let published = false;
       while (state.queued.length > 0 && state.published - state.collected < SHARED_SLOTS) {
         const batch = state.queued.shift()!;
-        shared.slot(state.published++).bytes.set(batch.bytes);
+        shared.slot(state.published++).copyRecords(batch, batch.length);
         shared.publish(batch.length);
         state.inSlots.push(batch);
         published = true;

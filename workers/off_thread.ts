@@ -383,6 +383,8 @@ export class OffThreadCoordinator {
   // Moves what waited for ring space into the ring, publishes, and wakes the worker.
   #send(): void {
     const ring = this.#ring;
+    // Read before publishing: the worker may drain and release everything before we wait.
+    const released = ring.released;
     while (this.#spill.length > 0 && ring.free() > 0) {
       const { kind, values } = this.#spill.shift()!;
       const at = ring.reserve();
@@ -394,7 +396,7 @@ export class OffThreadCoordinator {
     // The rest goes as soon as the worker makes room, timer or not.
     if (this.#spill.length > 0 && !this.#waitingForSpace) {
       this.#waitingForSpace = true;
-      ring.whenReleased(() => {
+      ring.whenReleased(released, () => {
         this.#waitingForSpace = false;
         if (!this.#closed && !this.#fallback) this.#send();
       });
