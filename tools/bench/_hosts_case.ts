@@ -234,13 +234,14 @@ class StreamSet {
 // --- the coordinator -----------------------------------------------------------------------------
 
 /** Longest synchronous run of the coordinator's own flush timer, ms. */
-const flushTick = { maxMs: 0, count: 0 };
+const flushTick = { maxMs: 0, count: 0, totalMs: 0 };
 const timedTimers: Timers = {
   setInterval(callback, ms) {
     const id = setInterval(() => {
       const start = performance.now();
       callback();
       const took = performance.now() - start;
+      flushTick.totalMs += took;
       if (took > flushTick.maxMs) flushTick.maxMs = took;
       flushTick.count++;
     }, ms);
@@ -342,6 +343,7 @@ async function runLoad() {
   // due packets); past OVERLOAD_TICK_MS the run stops feeding and reports the collapse instead.
   let overloadedAtMs = NaN;
   let longestTickMs = 0;
+  let feedMs = 0; // inside the pacer's feeding loop: the generator and onPacket, nothing else
   const pacer = setInterval(() => {
     const start = performance.now();
     const gap = start - lastTick;
@@ -349,6 +351,7 @@ async function runLoad() {
     lastTick = start;
     fed += streams.feedDue(simNow(), sink);
     const took = performance.now() - start;
+    feedMs += took;
     if (took > maxTickMs) maxTickMs = took;
     if (took > longestTickMs) longestTickMs = took;
     if (took > OVERLOAD_TICK_MS && Number.isNaN(overloadedAtMs)) {
@@ -373,6 +376,8 @@ async function runLoad() {
     maxGapMs = 0;
     maxTickMs = 0;
     flushTick.maxMs = 0;
+    flushTick.totalMs = 0;
+    const feed0 = feedMs;
     const fed0 = fed;
     const wall0 = performance.now();
     const cpu0 = readCpu(true);
@@ -386,6 +391,8 @@ async function runLoad() {
       mainCpuPct: (100 * (cpu1.mainNs - cpu0.mainNs)) / wallNs,
       procCpuPct: (100 * (cpu1.totalNs - cpu0.totalNs)) / wallNs,
       mainNsPerPacket: (cpu1.mainNs - cpu0.mainNs) / packets,
+      feedNsPerPacket: ((feedMs - feed0) * 1e6) / packets,
+      flushNsPerPacket: (flushTick.totalMs * 1e6) / packets,
       procNsPerPacket: (cpu1.totalNs - cpu0.totalNs) / packets,
       maxPacerGapMs: maxGapMs,
       maxPacerTickMs: maxTickMs,
@@ -410,6 +417,8 @@ async function runLoad() {
     procCpuPctMin: Math.min(...reps.map((r) => r.procCpuPct)),
     procCpuPctMax: Math.max(...reps.map((r) => r.procCpuPct)),
     mainNsPerPacket: median(reps.map((r) => r.mainNsPerPacket)),
+    feedNsPerPacket: median(reps.map((r) => r.feedNsPerPacket)),
+    flushNsPerPacket: median(reps.map((r) => r.flushNsPerPacket)),
     procNsPerPacket: median(reps.map((r) => r.procNsPerPacket)),
     maxPacerGapMs: Math.max(...reps.map((r) => r.maxPacerGapMs)),
     maxFlushTickMs: Math.max(...reps.map((r) => r.maxFlushTickMs)),

@@ -59,7 +59,7 @@ function plans(): Plan[] {
     poolSize: number,
     flushMs: number,
     streams = 100,
-    maxPendingRecords?: number,
+    extra: Partial<CaseConfig> = {},
   ) =>
     list.push({
       section: "load",
@@ -71,28 +71,43 @@ function plans(): Plan[] {
         flushMs,
         streams,
         workerTimeoutMs: host === "worker-per-stream" ? PATIENT_MS : undefined,
-        maxPendingRecords,
         // At 51 kpkt/s the JIT needs 2–5 s before the coordinator's per-flush code is optimised.
         warmupMs: 4500,
         repMs: 1500,
+        ...extra,
       },
     });
+  const transfer = { transport: "transfer" } as const;
+  const offThread = { offThread: true } as const;
   load("none", 1, 20);
   load("inline", 1, 20);
   load("pool", 1, 20);
+  load("pool", 1, 20, 100, transfer);
   load("pool", 2, 20);
   load("worker-per-stream", 1, 20);
+  load("worker-per-stream", 1, 20, 100, transfer);
+  load("inline", 1, 20, 100, offThread);
+  load("pool", 1, 20, 100, offThread);
+  load("worker-per-stream", 1, 20, 100, offThread);
   load("inline", 1, 10);
   load("pool", 1, 10);
   load("worker-per-stream", 1, 10);
+  load("inline", 1, 10, 100, offThread);
   // 1,000 streams at the same rate: 510 kpkt/s (worker-per-stream is not safe there).
   load("none", 1, 20, 1000);
   load("inline", 1, 20, 1000);
   load("pool", 1, 20, 1000);
+  load("pool", 2, 20, 1000);
+  load("inline", 1, 20, 1000, offThread);
   // The same with a backlog limit the 1 s start-up of the pool's worker cannot reach.
-  load("pool", 1, 20, 1000, 1 << 26);
+  load("pool", 1, 20, 1000, { maxPendingRecords: 1 << 26 });
 
-  const burst = (host: CaseConfig["host"], size: number, workerTimeoutMs?: number) =>
+  const burst = (
+    host: CaseConfig["host"],
+    size: number,
+    workerTimeoutMs?: number,
+    extra: Partial<CaseConfig> = {},
+  ) =>
     list.push({
       section: "burst",
       config: {
@@ -103,6 +118,7 @@ function plans(): Plan[] {
         burst: size,
         warmupMs: 1500,
         workerTimeoutMs,
+        ...extra,
       },
     });
   for (const size of [20, 100]) {
@@ -111,8 +127,14 @@ function plans(): Plan[] {
     burst("worker-per-stream", size);
   }
   burst("worker-per-stream", 100, PATIENT_MS);
+  burst("inline", 100, undefined, offThread);
 
-  const throughput = (host: CaseConfig["host"], poolSize: number, streams: number) =>
+  const throughput = (
+    host: CaseConfig["host"],
+    poolSize: number,
+    streams: number,
+    extra: Partial<CaseConfig> = {},
+  ) =>
     list.push({
       section: "throughput",
       config: {
@@ -124,12 +146,14 @@ function plans(): Plan[] {
         warmupMs: 500,
         repMs: 1000,
         workerTimeoutMs: PATIENT_MS,
+        ...extra,
       },
     });
   for (const streams of [1, 10, 100, 1000]) throughput("inline", 1, streams);
   for (const streams of [1, 10, 100, 1000]) throughput("pool", 1, streams);
   for (const streams of [100, 1000]) throughput("pool", 2, streams);
   for (const streams of [1, 10, 100, 300]) throughput("worker-per-stream", 1, streams);
+  for (const streams of [1, 100, 1000]) throughput("inline", 1, streams, offThread);
   return list;
 }
 
@@ -184,14 +208,16 @@ function hostLabel(config: CaseConfig): string {
     ? ""
     : `, maxPendingRecords ${fmt(config.maxPendingRecords)}`;
   if (config.host === "none") return "baseline: pacer + generator, no coordinator";
+  const where = config.offThread ? "off-thread, " : "";
   if (config.host === "pool") {
-    return `pool (${config.poolSize} worker${config.poolSize > 1 ? "s" : ""}${backlog})`;
+    return `${where}pool (${config.poolSize} worker${config.poolSize > 1 ? "s" : ""}${backlog})`;
   }
-  return config.host + backlog;
+  return where + config.host + backlog;
 }
 
 function transport(config: CaseConfig): string {
-  return config.host === "inline" || config.host === "none" ? "–" : "transfer ping-pong";
+  if (config.host === "inline" || config.host === "none") return "–";
+  return config.transport === "transfer" ? "transfer ping-pong" : "shared memory";
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -225,6 +251,7 @@ function loadTables(outcomes: Outcome[]): string {
       "receiving thread, % of a core",
       "receiving thread, ns/packet",
       "net of baseline, ns/packet",
+      "of it: in onPacket / in the flush timer, ns/packet",
       "whole process, % of a core (min–max)",
       "net of baseline, % of a core",
       "threads",
@@ -253,6 +280,9 @@ function loadTables(outcomes: Outcome[]): string {
         fmt(r.mainCpuPct, 1),
         fmt(r.mainNsPerPacket),
         isBaseline || !baseline ? "–" : fmt(r.mainNsPerPacket - baseline.mainNsPerPacket),
+        isBaseline || !baseline
+          ? "–"
+          : `${fmt(r.feedNsPerPacket - baseline.feedNsPerPacket)} / ${fmt(r.flushNsPerPacket)}`,
         `${fmt(r.procCpuPct, 1)} (${fmt(r.procCpuPctMin, 1)}–${fmt(r.procCpuPctMax, 1)})`,
         isBaseline || !baseline ? "–" : fmt(r.procCpuPct - baseline.procCpuPct, 1),
         fmt(r.threads),
@@ -266,8 +296,11 @@ function loadTables(outcomes: Outcome[]): string {
   out.push(
     "Packets are fed in real time by a 2 ms `setInterval` (all due packets of all streams); CPU " +
       "from `/proc/<pid>/task/<tid>/schedstat` over 3 × 1.5 s after a 4.5 s warm-up (medians). " +
-      "Receiving thread = the main thread, which also replays the verdicts. The baseline row is " +
-      'the pacer and the packet generator alone at the same stream count; "net" subtracts it. ' +
+      "Receiving thread = the main thread (which also replays the verdicts unless the " +
+      "coordinator is off-thread). The baseline row is the pacer and the packet generator alone " +
+      'at the same stream count; "net" subtracts it. The split times the pacer\'s feeding loop ' +
+      "(minus the baseline's) and the coordinator's flush timer callbacks with `performance.now()`" +
+      ", so it leaves out the event loop's own work. " +
       "Worker-per-stream ran with `workerTimeoutMs: 60000` so that no lane fell back inline " +
       "during the spawn; a lane can still fall back when the coordinator's backlog limit " +
       "(`maxPendingRecords`) sheds it, and the failed-lanes column says so.",
@@ -349,6 +382,7 @@ function throughputTable(outcomes: Outcome[]): string {
     const reference = outcomes
       .filter((p) =>
         p.result && p.plan.config.host === c.host && p.plan.config.poolSize === c.poolSize &&
+        !p.plan.config.offThread === !c.offThread &&
         p.plan.config.streams < c.streams
       )
       .sort((a, b) => a.plan.config.streams - b.plan.config.streams)[0];
@@ -476,7 +510,10 @@ if (bySection("load").length) console.log(loadTables(bySection("load")));
 if (bySection("burst").length) console.log(burstTable(bySection("burst")));
 if (bySection("throughput").length) console.log(throughputTable(bySection("throughput")));
 console.log(
-  "Transport: the coordinator has one, transferable ping-pong (a lane's batch buffer goes to " +
-    "the worker and comes back with the verdicts). No SharedArrayBuffer ring exists in " +
-    "`workers/`, so none is measured here.",
+  "Transports: shared memory (the default: a lane's batches in SharedArrayBuffer slots, a " +
+    "doorbell per worker that it sleeps on in `Atomics.wait`, results collected at the next " +
+    "flush) and transfer ping-pong (a lane's batch buffer goes to the worker and comes back with " +
+    "the verdicts, one message per worker and flush each way). Off-thread = " +
+    "`OffThreadCoordinator`: the receiving thread writes packets into a shared ring and rings " +
+    "the coordinator's worker once per flush; the host runs inside that worker.",
 );
