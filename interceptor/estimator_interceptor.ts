@@ -35,6 +35,7 @@ import {
   type CoordinatorOptions,
   type CoordinatorStats,
   type Timers,
+  unrefTimers,
 } from "../workers/coordinator.ts";
 import type { HostKind, Transport, WorkerSources } from "../workers/hosts.ts";
 import { OffThreadCoordinator } from "../workers/off_thread.ts";
@@ -462,7 +463,7 @@ export class EstimatorInterceptor implements Interceptor {
     checkOptions(options);
     this.#id = id;
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
-    this.#timers = options.timers ?? defaultTimers;
+    this.#timers = options.timers ?? unrefTimers;
     this.#logger = options.logger ?? console;
     this.#startBitrateBps = options.startBitrateBps ?? DEFAULT_START_BITRATE_BPS;
     this.#maxBitrateBps = options.maxBitrateBps ?? DEFAULT_MAX_BITRATE_BPS;
@@ -1030,17 +1031,6 @@ export class EstimatorInterceptor implements Interceptor {
     return { ...none, source: "rtp-timestamp" };
   }
 }
-
-const defaultTimers: Timers = {
-  setInterval(callback, ms) {
-    const id = setInterval(callback, ms);
-    Deno.unrefTimer(id);
-    return id;
-  },
-  clearInterval(handle) {
-    clearInterval(handle as number);
-  },
-};
 
 function coordinatorOptions(options: EstimatorInterceptorOptions): CoordinatorOptions {
   return {

@@ -173,7 +173,10 @@ export interface CoordinatorOptions extends EstimatorSettings {
   rembIntervalMs?: number;
   /** Called with each estimate, exactly where the core estimator would call it. */
   onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
-  /** Called with each REMB packet to send. */
+  /**
+   * Called with each REMB packet to send, and its SSRCs: all active ones, or the first 255 in
+   * ascending order when there are more (the packet's count is 8 bits).
+   */
   onRemb?: (packet: Uint8Array, bitrateBps: number, ssrcs: readonly number[]) => void;
   /** Called on refused streams, failed workers and estimator switches. */
   onEvent?: (event: CoordinatorEvent) => void;
@@ -325,6 +328,7 @@ const ENTRY_REMOVE = 2;
 const ENTRY_SWITCH_ABS = 3;
 const ENTRY_SWITCH_RTP = 4;
 const INITIAL_LOG_CAPACITY = 4096;
+const MAX_REMB_SSRCS = 255;
 const FREE_BATCHES_PER_LANE = 4;
 
 /** A lane as the coordinator tracks it, for the lane's whole life. */
@@ -447,7 +451,7 @@ export class Coordinator {
     this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
     this.#maxPendingRecords = options.maxPendingRecords ?? 262_144;
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
-    this.#timers = options.timers ?? defaultTimers;
+    this.#timers = options.timers ?? unrefTimers;
     this.#onEstimate = options.onEstimate;
     this.#onRemb = options.onRemb;
     this.#onEvent = options.onEvent;
@@ -992,10 +996,12 @@ export class Coordinator {
     this.#throttler.onReceiveBitrateChanged(ssrcs, bitrateBps, usToMs(this.#replayNowUs));
   }
 
-  #sendRemb(bitrateBps: number, ssrcs: readonly number[]): void {
+  #sendRemb(bitrateBps: number, all: readonly number[]): void {
     this.#rembsSent++;
     const onRemb = this.#onRemb;
     if (!onRemb) return;
+    // The SSRC count is an 8-bit field: past 255 streams, the first 255 in ascending order.
+    const ssrcs = all.length > MAX_REMB_SSRCS ? all.slice(0, MAX_REMB_SSRCS) : all;
     const packet = encodeRemb({ senderSsrc: this.#senderSsrc, bitrateBps, ssrcs });
     this.#safe(() => onRemb(packet, bitrateBps, ssrcs));
   }
@@ -1019,7 +1025,8 @@ export class Coordinator {
 
 const noLanes: readonly Lane[] = [];
 
-const defaultTimers: Timers = {
+/** The default {@linkcode Timers}: `setInterval`, unreffed so an idle estimator lets the process exit. */
+export const unrefTimers: Timers = {
   setInterval(callback, ms) {
     const id = setInterval(callback, ms);
     Deno.unrefTimer(id);

@@ -23,6 +23,7 @@ import {
   type CoordinatorOptions,
   type CoordinatorStats,
   type Timers,
+  unrefTimers,
 } from "./coordinator.ts";
 import {
   ENTRY_FLUSH,
@@ -35,7 +36,6 @@ import {
   EntryRing,
 } from "./entry_ring.ts";
 import { Doorbell } from "./shared_lane.ts";
-import { Fifo } from "./_fifo.ts";
 import { COORDINATOR_WORKER_SOURCE } from "./_coordinator_bundle.ts";
 import type { PacketInfo } from "../core/types.ts";
 
@@ -43,7 +43,9 @@ import type { PacketInfo } from "../core/types.ts";
 export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
   /**
    * Entries the shared ring holds (a power of two): packets and calls written and not yet read by
-   * the worker. Beyond it they wait in a queue on the receiving thread, up to `maxPendingRecords`.
+   * the worker. Beyond it they wait in a queue on the receiving thread; past 8 × `maxPendingRecords`
+   * of those, or when the worker reads nothing for `workerTimeoutMs` (real time), a `Coordinator`
+   * on the receiving thread takes over.
    *
    * @default {65536}
    */
@@ -79,10 +81,54 @@ export type FromCoordinatorWorker =
   | { type: "flushed"; id: number; snapshot: Snapshot }
   | { type: "closed" };
 
-/** An entry that found the ring full: its kind and numbers. */
-type Spilled = { kind: number; values: number[] };
+/** Entries that found the ring full, in the ring's layout: a growable queue, 49 bytes apiece. */
+class SpillQueue {
+  kinds = new Uint8Array(1024);
+  values = new Float64Array(1024 * ENTRY_VALUES);
+  head = 0;
+  length = 0;
+
+  /** Appends an entry; returns the offset to write its numbers at. */
+  push(kind: number): number {
+    if (this.length === this.kinds.length) this.#grow();
+    const slot = (this.head + this.length++) % this.kinds.length;
+    this.kinds[slot] = kind;
+    return slot * ENTRY_VALUES;
+  }
+
+  /** Offset of the oldest entry's numbers. */
+  oldest(): number {
+    return this.head * ENTRY_VALUES;
+  }
+
+  /** Drops the oldest entry. */
+  shift(): void {
+    this.head = (this.head + 1) % this.kinds.length;
+    this.length--;
+  }
+
+  #grow(): void {
+    const capacity = this.kinds.length;
+    const kinds = new Uint8Array(capacity * 2);
+    const values = new Float64Array(capacity * 2 * ENTRY_VALUES);
+    for (let i = 0; i < this.length; i++) {
+      const from = (this.head + i) % capacity;
+      kinds[i] = this.kinds[from];
+      values.set(
+        this.values.subarray(from * ENTRY_VALUES, (from + 1) * ENTRY_VALUES),
+        i * ENTRY_VALUES,
+      );
+    }
+    this.kinds = kinds;
+    this.values = values;
+    this.head = 0;
+  }
+}
 
 const CLOSE_WAIT_MS = 2000;
+// Entries that may wait on the receiving thread for a worker that is reading: this many times
+// `maxPendingRecords`.
+const SPILL_FACTOR = 8;
 let bundledUrl: string | undefined;
 
 /** Where the coordinator worker's code comes from, per the `workerSources` option. */
@@ -122,7 +168,7 @@ export class OffThreadCoordinator {
   readonly #timer: unknown;
   readonly #ring: EntryRing;
   readonly #doorbell = new Doorbell();
-  readonly #spill = new Fifo<Spilled>();
+  readonly #spill = new SpillQueue();
   #worker: Worker | undefined;
   #fallback: Coordinator | undefined;
   #snapshot: Snapshot | undefined;
@@ -130,6 +176,9 @@ export class OffThreadCoordinator {
   #nextFlushId = 0;
   readonly #flushes = new Map<number, () => void>();
   #waitingForSpace = false;
+  #lastReleased = 0;
+  #progressAtMs = performance.now();
+  readonly #workerTimeoutMs: number;
   #closing: Promise<void> | undefined;
   #onClosed: (() => void) | undefined;
   #closed = false;
@@ -148,8 +197,9 @@ export class OffThreadCoordinator {
     this.#ring = new EntryRing(capacity); // Throws for a capacity that is not a power of two.
     this.#options = options;
     this.#maxPending = options.maxPendingRecords ?? 262_144;
+    this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
-    this.#timers = options.timers ?? defaultTimers;
+    this.#timers = options.timers ?? unrefTimers;
 
     const url = coordinatorWorkerUrl(options.workerSources);
     const worker = options.workerFactory
@@ -200,22 +250,25 @@ export class OffThreadCoordinator {
     if (this.#fallback) return this.#fallback.onPacket(packet, nowMs);
     const ring = this.#ring;
     if (this.#spill.length > 0 || ring.free() === 0) {
-      const abs = packet.absSendTime;
-      this.#spillEntry(ENTRY_PACKET, [
-        packet.ssrc,
-        packet.arrivalTimeMs,
-        nowMs ?? packet.arrivalTimeMs,
-        packet.payloadSize,
-        packet.rtpTimestamp,
-        abs === undefined ? NaN : abs,
-      ]);
+      const at = this.#spill.push(ENTRY_PACKET);
+      const values = this.#spill.values;
+      values[at] = packet.ssrc;
+      values[at + 1] = packet.arrivalTimeMs;
+      if (nowMs === undefined) values[at + 2] = packet.arrivalTimeMs;
+      else values[at + 2] = nowMs;
+      values[at + 3] = packet.payloadSize;
+      values[at + 4] = packet.rtpTimestamp;
+      if (packet.absSendTime === undefined) values[at + 5] = NaN;
+      else values[at + 5] = packet.absSendTime;
+      this.#checkSpill();
       return;
     }
     const values = ring.values;
     const at = ring.reserve();
     values[at] = packet.ssrc;
     values[at + 1] = packet.arrivalTimeMs;
-    values[at + 2] = nowMs === undefined ? packet.arrivalTimeMs : nowMs;
+    if (nowMs === undefined) values[at + 2] = packet.arrivalTimeMs;
+    else values[at + 2] = nowMs;
     values[at + 3] = packet.payloadSize;
     values[at + 4] = packet.rtpTimestamp;
     // Two stores rather than a conditional expression, which would box the value.
@@ -364,7 +417,10 @@ export class OffThreadCoordinator {
 
   #write(kind: number, a: number, b: number): void {
     if (this.#spill.length > 0 || this.#ring.free() === 0) {
-      this.#spillEntry(kind, [a, b, 0, 0, 0, 0]);
+      const at = this.#spill.push(kind);
+      this.#spill.values[at] = a;
+      this.#spill.values[at + 1] = b;
+      this.#checkSpill();
       return;
     }
     const at = this.#ring.reserve();
@@ -373,9 +429,10 @@ export class OffThreadCoordinator {
     this.#ring.commit(kind);
   }
 
-  #spillEntry(kind: number, values: number[]): void {
-    this.#spill.push({ kind, values });
-    if (this.#spill.length > this.#maxPending) {
+  #checkSpill(): void {
+    // A burst the worker works through is no reason to give up on it (taking over here replays
+    // the whole backlog on this thread); a backlog this deep is: memory must stay bounded.
+    if (this.#spill.length > SPILL_FACTOR * this.#maxPending) {
       this.#failOver(`coordinator worker fell ${this.#spill.length} entries behind`);
     }
   }
@@ -386,10 +443,12 @@ export class OffThreadCoordinator {
     // Read before publishing: the worker may drain and release everything before we wait.
     const released = ring.released;
     while (this.#spill.length > 0 && ring.free() > 0) {
-      const { kind, values } = this.#spill.shift()!;
+      const spill = this.#spill;
+      const from = spill.oldest();
       const at = ring.reserve();
-      for (let i = 0; i < ENTRY_VALUES; i++) ring.values[at + i] = values[i];
-      ring.commit(kind);
+      for (let i = 0; i < ENTRY_VALUES; i++) ring.values[at + i] = spill.values[from + i];
+      ring.commit(spill.kinds[spill.head]);
+      spill.shift();
     }
     ring.publish();
     this.#doorbell.ring();
@@ -405,6 +464,16 @@ export class OffThreadCoordinator {
 
   #tick(): void {
     if (this.#closed || this.#fallback) return; // The fallback has a timer of its own.
+    // A worker that keeps entries waiting without reading any for workerTimeoutMs hangs.
+    const nowMs = performance.now();
+    const released = this.#ring.released;
+    if (released !== this.#lastReleased || this.#ring.free() === this.#ring.capacity) {
+      this.#lastReleased = released;
+      this.#progressAtMs = nowMs;
+    } else if (nowMs - this.#progressAtMs > this.#workerTimeoutMs) {
+      this.#failOver(`coordinator worker read nothing for ${this.#workerTimeoutMs} ms`);
+      return;
+    }
     this.#write(ENTRY_TICK, this.#clock.nowMs(), 0);
     this.#send();
   }
@@ -463,8 +532,12 @@ export class OffThreadCoordinator {
     const pending = (ring.capacity - ring.free()) | 0;
     for (let i = 0; i < pending; i++) this.#replay(fallback, ring.kindAt(i), ring.offsetOf(i));
     ring.release(pending);
-    for (let entry = this.#spill.shift(); entry; entry = this.#spill.shift()) {
-      this.#replayValues(fallback, entry.kind, entry.values);
+    const spill = this.#spill;
+    while (spill.length > 0) {
+      const from = spill.oldest();
+      const values = Array.from(spill.values.subarray(from, from + ENTRY_VALUES));
+      this.#replayValues(fallback, spill.kinds[spill.head], values);
+      spill.shift();
     }
     for (const resolve of this.#flushes.values()) fallback.flush().then(resolve, resolve);
     this.#flushes.clear();
@@ -559,14 +632,3 @@ function emptyStats(options: CoordinatorOptions): CoordinatorStats {
     streams: [],
   };
 }
-
-const defaultTimers: Timers = {
-  setInterval(callback, ms) {
-    const id = setInterval(callback, ms);
-    Deno.unrefTimer(id);
-    return id;
-  },
-  clearInterval(handle) {
-    clearInterval(handle as number);
-  },
-};

@@ -368,3 +368,39 @@ Deno.test("Coordinator delivers a backlog larger than a lane's shared slots when
   assert.equal(shared.packets, packets.length);
   assert.equal(shared.estimateBps, inline.estimateBps);
 });
+
+Deno.test("Coordinator sends REMB for more than 255 streams, listing the first 255", async () => {
+  const rembs: { ssrcs: number[]; bitrateBps: number }[] = [];
+  const errors: unknown[] = [];
+  let now = 1000;
+  const coordinator = new Coordinator({
+    host: "inline",
+    maxStreams: 1000,
+    timers: manualTimers,
+    clock: { nowMs: () => now },
+    onRemb: (bytes) => rembs.push(decodeRemb(bytes)),
+    onError: (error) => errors.push(error),
+  });
+  // 300 streams of 30 packets/s for 7 s (the first estimate comes after 5 s without probes).
+  for (let frame = 0; frame < 210; frame++) {
+    for (let ssrc = 1; ssrc <= 300; ssrc++) {
+      now = 1000 + frame * 33 + ssrc * 0.01;
+      const sendMs = frame * 33 + ssrc * 0.01;
+      coordinator.onPacket({
+        ssrc,
+        arrivalTimeMs: now,
+        payloadSize: 300,
+        rtpTimestamp: frame * 3000,
+        absSendTime: Math.round((sendMs * 2 ** 18) / 1000) & 0xffffff,
+      });
+    }
+    if (frame % 3 === 2) await coordinator.flush();
+  }
+  await coordinator.close();
+  assert.deepEqual(errors, []);
+  assert.ok(rembs.length > 0);
+  for (const remb of rembs) {
+    assert.equal(remb.ssrcs.length, 255);
+    assert.deepEqual(remb.ssrcs, Array.from({ length: 255 }, (_, i) => i + 1));
+  }
+});
