@@ -60,8 +60,11 @@ export function createReceiver(): Receiver {
   const errors: string[] = [];
   const events: string[] = [];
   const rembs: SentRemb[] = [];
+  // RBE_E2E_OFF_THREAD=1 runs the estimator as an OffThreadCoordinator.
+  const offThread = Deno.env.get("RBE_E2E_OFF_THREAD") === "1";
   const estimation = createEstimatingPeerConnection({ iceServers: [] }, {
     estimator: {
+      offThread,
       logger: {
         warn: (message, ...data) => errors.push(`warn: ${message} ${data.join(" ")}`.trim()),
         error: (message, ...data) => errors.push(`error: ${message} ${data.join(" ")}`.trim()),
@@ -87,13 +90,17 @@ export function createReceiver(): Receiver {
       case "estimator-switched":
         events.push(`estimator switched to ${event.kind}`);
         break;
+      case "coordinator-failed":
+        errors.push(`off-thread coordinator failed: ${event.error}`);
+        break;
     }
   });
   const transceiver = estimation.pc.addTransceiver("video", { direction: "recvonly" });
   return {
     pc: estimation.pc,
     transceiver,
-    description: "interceptor/werift.ts createEstimatingPeerConnection() with default options",
+    description: "interceptor/werift.ts createEstimatingPeerConnection() with " +
+      (offThread ? "offThread: true" : "default options"),
     rembs,
     errors,
     events,
