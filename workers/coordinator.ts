@@ -1025,7 +1025,16 @@ export class Coordinator {
 
 const noLanes: readonly Lane[] = [];
 
-/** The default {@linkcode Timers}: `setInterval`, unreffed so an idle estimator lets the process exit. */
+/**
+ * The default {@linkcode Timers}: `setInterval`, unreffed so an idle estimator lets the process exit.
+ *
+ * @example
+ * ```ts
+ * import { unrefTimers } from "./coordinator.ts";
+ * const handle = unrefTimers.setInterval(() => {}, 1000);
+ * unrefTimers.clearInterval(handle);
+ * ```
+ */
 export const unrefTimers: Timers = {
   setInterval(callback, ms) {
     const id = setInterval(callback, ms);

@@ -44,6 +44,26 @@ const NOTHING: Transferable[] = [];
  *
  * @param scope The worker's global scope.
  * @param hooks Fault injection for tests.
+ * @example
+ * ```ts
+ * import { serveLanes } from "./lane_service.ts";
+ * import { PacketBatch } from "../core/packet_batch.ts";
+ * import assert from "node:assert/strict";
+ * // A stand-in for a worker's scope: one lane, one transferred batch of 4 records.
+ * const replies: unknown[] = [];
+ * const scope = { onmessage: null as ((e: MessageEvent) => void) | null, postMessage: (m: unknown) => replies.push(m) };
+ * serveLanes(scope);
+ * const send = (data: unknown) => scope.onmessage!(new MessageEvent("message", { data }));
+ * send({ type: "open", lane: 1, config: { kind: "rtp-timestamp", filter: "kalman", trendlineWindowSize: 20 } });
+ * const batch = new PacketBatch(4);
+ * for (let i = 0; i < 4; i++) {
+ *   batch.timestamp[i] = i * 3000;
+ *   batch.arrivalUs[i] = batch.nowUs[i] = 1e6 + i * 33_333;
+ *   batch.size[i] = 1000;
+ * }
+ * send({ type: "batches", lanes: [1], buffers: [batch.buffer], lengths: [4] });
+ * assert.equal((replies[0] as { type: string }).type, "results");
+ * ```
  */
 export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): void {
   const lanes = new Map<number, OpenLane>();
