@@ -188,3 +188,35 @@ Deno.test("OffThreadCoordinator rejects bad options and packets on the receiving
   assert.throws(() => coordinator.setMaxDesiredBitrate(-1), RangeError);
   await coordinator.close();
 });
+
+Deno.test("OffThreadCoordinator takes over when its worker reads nothing for workerTimeoutMs", async () => {
+  const events: CoordinatorEvent[] = [];
+  let tick = () => {};
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    workerTimeoutMs: 100,
+    timers: {
+      setInterval(callback) {
+        tick = callback;
+        return 0;
+      },
+      clearInterval() {},
+    },
+    workerFactory: () =>
+      new Worker(new URL("./_hanging_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => events.push(event),
+  });
+  const packets = trace(true).slice(0, 2000);
+  for (const packet of packets) coordinator.onPacket(packet);
+  // The flush timer notices the silence, in real time, whatever the clock says.
+  for (let i = 0; i < 50 && events.length === 0; i++) {
+    tick();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(events.length, 1);
+  assert.match(events[0].type === "coordinator-failed" ? events[0].error : "", /read nothing/);
+  await coordinator.flush();
+  assert.equal(coordinator.stats().packets, packets.length);
+  await coordinator.close();
+  assert.equal(coordinator.liveWorkers, 0);
+});
