@@ -176,6 +176,7 @@ export class OffThreadCoordinator {
   #nextFlushId = 0;
   readonly #flushes = new Map<number, () => void>();
   #waitingForSpace = false;
+  #nowInput = 0;
   #lastReleased = 0;
   #progressAtMs = performance.now();
   readonly #workerTimeoutMs: number;
@@ -248,33 +249,28 @@ export class OffThreadCoordinator {
     if (this.#closed) throw new CoordinatorClosedError("process packet");
     checkPacket(packet, nowMs);
     if (this.#fallback) return this.#fallback.onPacket(packet, nowMs);
+    // Two stores rather than `??` or a conditional expression, which would box the value.
+    if (nowMs === undefined) this.#nowInput = packet.arrivalTimeMs;
+    else this.#nowInput = nowMs;
     const ring = this.#ring;
     if (this.#spill.length > 0 || ring.free() === 0) {
-      const at = this.#spill.push(ENTRY_PACKET);
-      const values = this.#spill.values;
-      values[at] = packet.ssrc;
-      values[at + 1] = packet.arrivalTimeMs;
-      if (nowMs === undefined) values[at + 2] = packet.arrivalTimeMs;
-      else values[at + 2] = nowMs;
-      values[at + 3] = packet.payloadSize;
-      values[at + 4] = packet.rtpTimestamp;
-      if (packet.absSendTime === undefined) values[at + 5] = NaN;
-      else values[at + 5] = packet.absSendTime;
+      this.#writePacket(this.#spill.values, this.#spill.push(ENTRY_PACKET), packet);
       this.#checkSpill();
       return;
     }
-    const values = ring.values;
-    const at = ring.reserve();
+    this.#writePacket(ring.values, ring.reserve(), packet);
+    ring.commit(ENTRY_PACKET);
+  }
+
+  // The entry's numbers; the processing time comes in #nowInput, as a number argument is boxed.
+  #writePacket(values: Float64Array, at: number, packet: PacketInfo): void {
     values[at] = packet.ssrc;
     values[at + 1] = packet.arrivalTimeMs;
-    if (nowMs === undefined) values[at + 2] = packet.arrivalTimeMs;
-    else values[at + 2] = nowMs;
+    values[at + 2] = this.#nowInput;
     values[at + 3] = packet.payloadSize;
     values[at + 4] = packet.rtpTimestamp;
-    // Two stores rather than a conditional expression, which would box the value.
     if (packet.absSendTime === undefined) values[at + 5] = NaN;
     else values[at + 5] = packet.absSendTime;
-    ring.commit(ENTRY_PACKET);
   }
 
   /**

@@ -1,13 +1,14 @@
 /**
  * The receiving thread's share of an `OffThreadCoordinator` allocates nothing per packet: a probe
- * writes 10^6 packets into the ring in a child process under V8's GC trace, once with none; the
- * receiving isolate's garbage (told apart by a forced collection) is compared. One boxed number per
- * packet would be ≥ 12 B/packet.
+ * writes 1.5 × 10^6 packets into the ring in a child process under V8's GC trace, once with none;
+ * the receiving isolate's garbage (told apart by a forced collection) is compared. Measured 0.5–2.5
+ * B/packet of noise (the JIT's own); one boxed number per packet would be ≥ 12 B/packet, one
+ * object 32 B.
  */
 
 import assert from "node:assert/strict";
 
-const PACKETS = 1_000_000;
+const PACKETS = 1_500_000;
 const probe = new URL("./_off_thread_alloc_probe.ts", import.meta.url).pathname;
 
 async function receivingThreadGarbageMb(packets: number): Promise<number> {
@@ -36,5 +37,5 @@ Deno.test("OffThreadCoordinator.onPacket allocates nothing on the receiving thre
   const run = await receivingThreadGarbageMb(PACKETS);
   const perPacket = Math.max(0, run - warmup) * 1e6 / PACKETS;
   console.log(`  ${PACKETS} packets: ${perPacket.toFixed(2)} B of garbage per packet`);
-  assert.ok(perPacket < 4, `${perPacket.toFixed(2)} B/packet`);
+  assert.ok(perPacket < 8, `${perPacket.toFixed(2)} B/packet`);
 });
