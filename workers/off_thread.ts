@@ -14,6 +14,7 @@
 
 import { checkPacket } from "../core/packet_info.ts";
 import { checkBitrate } from "../core/remb_throttler.ts";
+import { checkRange } from "../core/estimator_settings.ts";
 import {
   checkCoordinatorOptions,
   type Clock,
@@ -195,7 +196,17 @@ export class OffThreadCoordinator {
   constructor(options: OffThreadCoordinatorOptions = {}) {
     checkCoordinatorOptions(options);
     const capacity = options.ringCapacity ?? 65_536;
-    this.#ring = new EntryRing(capacity); // Throws for a capacity that is not a power of two.
+    checkRange("off-thread coordinator", "ringCapacity", capacity, {
+      min: 2,
+      max: 1 << 26,
+      integer: true,
+    });
+    if ((capacity & (capacity - 1)) !== 0) {
+      throw new RangeError(
+        `Cannot create off-thread coordinator as 'ringCapacity' must be a power of two: current value is ${capacity}`,
+      );
+    }
+    this.#ring = new EntryRing(capacity);
     this.#options = options;
     this.#maxPending = options.maxPendingRecords ?? 262_144;
     this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;

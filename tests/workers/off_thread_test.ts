@@ -177,7 +177,15 @@ Deno.test("OffThreadCoordinator.close() is idempotent, ends its workers and make
 });
 
 Deno.test("OffThreadCoordinator rejects bad options and packets on the receiving thread", async () => {
-  assert.throws(() => new OffThreadCoordinator({ ringCapacity: 1000 }), /power of two/);
+  assert.throws(
+    () => new OffThreadCoordinator({ ringCapacity: 1000 }),
+    {
+      name: "RangeError",
+      message:
+        "Cannot create off-thread coordinator as 'ringCapacity' must be a power of two: current value is 1000",
+    },
+  );
+  assert.throws(() => new OffThreadCoordinator({ ringCapacity: "big" as never }), TypeError);
   assert.throws(() => new OffThreadCoordinator({ batchSize: 0 }), RangeError);
   const coordinator = new OffThreadCoordinator({ host: "inline", timers: manualTimers });
   assert.throws(
