@@ -50,7 +50,7 @@ export {
   type RateControlState,
   usageSeverity,
 } from "./core/types.ts";
-export { decodeRemb, encodeRemb, isRemb, type Remb } from "./core/remb.ts";
+export { decodeRemb, encodeRemb, isRemb, MAX_REMB_SSRCS, type Remb } from "./core/remb.ts";
 export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
 export {
   type Clock,

@@ -45,8 +45,8 @@ const FMT_AFB = 15;
 const HEADER_BYTES = 4;
 /** Sender SSRC, media SSRC, "REMB", then count + exponent + mantissa. */
 const FIXED_PAYLOAD_BYTES = 16;
-/** The count is one byte on the wire. */
-const MAX_SSRCS = 255;
+/** SSRCs one REMB can list: the count is one byte on the wire. */
+export const MAX_REMB_SSRCS = 255;
 const MAX_MANTISSA = 0x3ffff;
 /** libwebrtc keeps the bitrate in an int64, so `mantissa × 2^exp` must stay below 2^63. */
 const BITRATE_LIMIT = 2 ** 63;
@@ -110,9 +110,9 @@ export function encodeRemb(
     );
   }
   const count = ssrcs.length;
-  if (count > MAX_SSRCS) {
+  if (count > MAX_REMB_SSRCS) {
     throw new RangeError(
-      `Cannot encode REMB as 'ssrcs' must hold at most ${MAX_SSRCS} SSRCs: current length is ${count}`,
+      `Cannot encode REMB as 'ssrcs' must hold at most ${MAX_REMB_SSRCS} SSRCs: current length is ${count}`,
     );
   }
   for (let i = 0; i < count; i++) checkSsrc(ssrcs[i], "ssrcs", i);

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { MAX_REMB_SSRCS } from "./remb.ts";
+
 /**
  * Options of {@linkcode RembThrottler}.
  *
@@ -202,7 +204,8 @@ export class RembThrottler {
    *
    * It is dropped when `⌊bitrateBps × 103 / 100⌋` exceeds the last forwarded estimate and
    * `nowMs` is less than `sendIntervalMs` after that forward. Otherwise it is recorded and
-   * `min(bitrateBps, maxDesiredBitrateBps)` is sent with a copy of `ssrcs`.
+   * `min(bitrateBps, maxDesiredBitrateBps)` is sent with a copy of `ssrcs`, cut to the first
+   * {@linkcode MAX_REMB_SSRCS} (255, all a REMB can list) when there are more.
    *
    * @param ssrcs The media SSRCs the estimate covers (copied when sent; the caller may reuse it).
    * @param bitrateBps The estimate in bps, a non-negative safe integer.
@@ -329,14 +332,18 @@ export class RembThrottler {
   }
 }
 
-/** Returns a frozen copy of `ssrcs`, or `previous` when it already holds the same SSRCs. */
+/**
+ * Returns a frozen copy of the first (up to) 255 of `ssrcs`, or `previous` when it already holds
+ * the same SSRCs.
+ */
 function copyOf(ssrcs: readonly number[], previous: readonly number[]): readonly number[] {
-  if (ssrcs.length === previous.length) {
+  const length = Math.min(ssrcs.length, MAX_REMB_SSRCS);
+  if (length === previous.length) {
     let same = true;
-    for (let i = 0; i < ssrcs.length && same; i++) same = ssrcs[i] === previous[i];
+    for (let i = 0; i < length && same; i++) same = ssrcs[i] === previous[i];
     if (same) return previous;
   }
-  return ssrcs.length === 0 ? NO_SSRCS : Object.freeze(ssrcs.slice());
+  return length === 0 ? NO_SSRCS : Object.freeze(ssrcs.slice(0, length));
 }
 
 function checkSsrcs(ssrcs: readonly number[]): void {

@@ -24,7 +24,7 @@
 
 import type { Grouping } from "../core/abs_send_time_estimator.ts";
 import type { DelayFilter } from "../core/delay_pipeline.ts";
-import { encodeRemb } from "../core/remb.ts";
+import { encodeRemb, MAX_REMB_SSRCS } from "../core/remb.ts";
 import { RtpHeader } from "../core/rtp_header.ts";
 import type { PacketInfo } from "../core/types.ts";
 import {
@@ -285,7 +285,6 @@ export class InterceptorClosedError extends Error {
 
 const START_REMB_INTERVAL_MS = 250;
 const WRITER_WARNING_INTERVAL_MS = 1000;
-const MAX_REMB_SSRCS = 255;
 const DEFAULT_START_BITRATE_BPS = 1_000_000;
 const DEFAULT_MAX_BITRATE_BPS = 30_000_000;
 const ascending = (a: number, b: number): number => a - b;

@@ -328,7 +328,6 @@ const ENTRY_REMOVE = 2;
 const ENTRY_SWITCH_ABS = 3;
 const ENTRY_SWITCH_RTP = 4;
 const INITIAL_LOG_CAPACITY = 4096;
-const MAX_REMB_SSRCS = 255;
 const FREE_BATCHES_PER_LANE = 4;
 
 /** A lane as the coordinator tracks it, for the lane's whole life. */
@@ -996,12 +995,10 @@ export class Coordinator {
     this.#throttler.onReceiveBitrateChanged(ssrcs, bitrateBps, usToMs(this.#replayNowUs));
   }
 
-  #sendRemb(bitrateBps: number, all: readonly number[]): void {
+  #sendRemb(bitrateBps: number, ssrcs: readonly number[]): void {
     this.#rembsSent++;
     const onRemb = this.#onRemb;
     if (!onRemb) return;
-    // The SSRC count is an 8-bit field: past 255 streams, the first 255 in ascending order.
-    const ssrcs = all.length > MAX_REMB_SSRCS ? all.slice(0, MAX_REMB_SSRCS) : all;
     const packet = encodeRemb({ senderSsrc: this.#senderSsrc, bitrateBps, ssrcs });
     this.#safe(() => onRemb(packet, bitrateBps, ssrcs));
   }

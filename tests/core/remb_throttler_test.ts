@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { encodeRemb } from "../../core/remb.ts";
 import { RembThrottler, type RembThrottlerOptions } from "../../core/remb_throttler.ts";
 
 type Sent = [bitrateBps: number, ssrcs: readonly number[]];
@@ -356,4 +357,16 @@ Deno.test("RembThrottler validates the arguments of its methods", () => {
   assert.throws(() => throttler.process(bad("0")), TypeError);
   assert.deepEqual(sent, []);
   assert.equal(throttler.maxDesiredBitrateBps, Infinity);
+});
+
+Deno.test("RembThrottler.onReceiveBitrateChanged() lists the first 255 SSRCs when there are more", () => {
+  const sent: (readonly number[])[] = [];
+  const throttler = new RembThrottler({ onSend: (_bps, ssrcs) => sent.push(ssrcs) });
+  const ssrcs = Array.from({ length: 300 }, (_, i) => i + 1);
+  throttler.onReceiveBitrateChanged(ssrcs, 500_000, 0);
+  throttler.onReceiveBitrateChanged(ssrcs, 400_000, 10); // A drop goes out at once, same list.
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent[0], ssrcs.slice(0, 255));
+  assert.equal(sent[1], sent[0]); // The same frozen copy: the list did not change.
+  assert.doesNotThrow(() => encodeRemb({ senderSsrc: 1, bitrateBps: 400_000, ssrcs: sent[1] }));
 });
