@@ -6,6 +6,7 @@
  * @module
  */
 
+import { report } from "./_callbacks.ts";
 import { msToUs, usToMs } from "./_math.ts";
 import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
 import type { AimdRateControl } from "./aimd_rate_control.ts";
@@ -393,11 +394,7 @@ export class BandwidthEstimator {
     try {
       this.#onEstimate(bitrateBps, ssrcs);
     } catch (error) {
-      try {
-        this.#onError(error);
-      } catch {
-        // A reporter that throws too has nowhere left to report to.
-      }
+      report(this.#onError, error);
     }
   }
 }

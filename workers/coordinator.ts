@@ -16,6 +16,7 @@
  * @module
  */
 
+import { callSafely, report } from "../core/_callbacks.ts";
 import { msToUs, usToMs } from "../core/_math.ts";
 import { absSendTimeToTicks } from "../core/abs_send_time.ts";
 import { AbsSendTimeEstimator } from "../core/abs_send_time_estimator.ts";
@@ -1004,19 +1005,11 @@ export class Coordinator {
   }
 
   #safe(callback: () => void): void {
-    try {
-      callback();
-    } catch (error) {
-      this.#report(error);
-    }
+    callSafely(callback, this.#onError);
   }
 
   #report(error: unknown): void {
-    try {
-      this.#onError(error);
-    } catch {
-      // A reporter that throws too has nowhere left to report to.
-    }
+    report(this.#onError, error);
   }
 }
 

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { callSafely, report } from "../core/_callbacks.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { checkBitrate } from "../core/remb_throttler.ts";
 import { checkRange } from "../core/estimator_settings.ts";
@@ -108,18 +109,18 @@ class SpillQueue {
     this.length--;
   }
 
+  // Only when full: the ring, unrolled from its head into twice the room.
   #grow(): void {
-    const capacity = this.kinds.length;
-    const kinds = new Uint8Array(capacity * 2);
-    const values = new Float64Array(capacity * 2 * ENTRY_VALUES);
-    for (let i = 0; i < this.length; i++) {
-      const from = (this.head + i) % capacity;
-      kinds[i] = this.kinds[from];
-      values.set(
-        this.values.subarray(from * ENTRY_VALUES, (from + 1) * ENTRY_VALUES),
-        i * ENTRY_VALUES,
-      );
-    }
+    const head = this.head;
+    const kinds = new Uint8Array(this.kinds.length * 2);
+    kinds.set(this.kinds.subarray(head));
+    kinds.set(this.kinds.subarray(0, head), this.kinds.length - head);
+    const values = new Float64Array(this.values.length * 2);
+    values.set(this.values.subarray(head * ENTRY_VALUES));
+    values.set(
+      this.values.subarray(0, head * ENTRY_VALUES),
+      this.values.length - head * ENTRY_VALUES,
+    );
     this.kinds = kinds;
     this.values = values;
     this.head = 0;
@@ -181,6 +182,7 @@ export class OffThreadCoordinator {
   #lastReleased = 0;
   #progressAtMs = performance.now();
   readonly #workerTimeoutMs: number;
+  readonly #onError: (error: unknown) => void;
   #closing: Promise<void> | undefined;
   #onClosed: (() => void) | undefined;
   #closed = false;
@@ -210,6 +212,8 @@ export class OffThreadCoordinator {
     this.#options = options;
     this.#maxPending = options.maxPendingRecords ?? 262_144;
     this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
+    this.#onError = options.onError ??
+      ((error) => console.error("Coordinator callback threw:", error));
     this.#clock = options.clock ?? { nowMs: () => performance.now() };
     this.#timers = options.timers ?? unrefTimers;
 
@@ -537,45 +541,39 @@ export class OffThreadCoordinator {
     this.#safe(() => this.#options.onEvent?.({ type: "coordinator-failed", error }));
     const ring = this.#ring;
     const pending = (ring.capacity - ring.free()) | 0;
-    for (let i = 0; i < pending; i++) this.#replay(fallback, ring.kindAt(i), ring.offsetOf(i));
+    for (let i = 0; i < pending; i++) {
+      this.#replay(fallback, ring.kindAt(i), ring.values, ring.offsetOf(i));
+    }
     ring.release(pending);
     const spill = this.#spill;
-    while (spill.length > 0) {
-      const from = spill.oldest();
-      const values = Array.from(spill.values.subarray(from, from + ENTRY_VALUES));
-      this.#replayValues(fallback, spill.kinds[spill.head], values);
-      spill.shift();
+    for (; spill.length > 0; spill.shift()) {
+      this.#replay(fallback, spill.kinds[spill.head], spill.values, spill.oldest());
     }
     for (const resolve of this.#flushes.values()) fallback.flush().then(resolve, resolve);
     this.#flushes.clear();
   }
 
-  #replay(fallback: Coordinator, kind: number, at: number): void {
-    const values: number[] = [];
-    for (let i = 0; i < ENTRY_VALUES; i++) values.push(this.#ring.values[at + i]);
-    this.#replayValues(fallback, kind, values);
-  }
-
-  #replayValues(fallback: Coordinator, kind: number, v: number[]): void {
+  // One entry, from the ring or the spill queue (the same layout), into the fallback.
+  #replay(fallback: Coordinator, kind: number, v: Float64Array, at: number): void {
     try {
       switch (kind) {
         case ENTRY_PACKET:
           fallback.onPacket({
-            ssrc: v[0],
-            arrivalTimeMs: v[1],
-            payloadSize: v[3],
-            rtpTimestamp: v[4],
-            absSendTime: Number.isNaN(v[5]) ? undefined : v[5],
-          }, v[2]);
+            ssrc: v[at],
+            arrivalTimeMs: v[at + 1],
+            payloadSize: v[at + 3],
+            rtpTimestamp: v[at + 4],
+            absSendTime: Number.isNaN(v[at + 5]) ? undefined : v[at + 5],
+          }, v[at + 2]);
           break;
         case ENTRY_REMOVE:
-          fallback.removeStream(v[0]);
+          fallback.removeStream(v[at]);
           break;
         case ENTRY_RTT:
-          fallback.setRtt(v[0]);
+          fallback.setRtt(v[at]);
           break;
         case ENTRY_MAX_BITRATE:
-          fallback.setMaxDesiredBitrate(v[0]);
+          fallback.setMaxDesiredBitrate(v[at]);
           break;
         default:
           fallback.flush().catch(() => {}); // A tick or a flush: the periodic step.
@@ -593,19 +591,11 @@ export class OffThreadCoordinator {
   }
 
   #safe(callback: () => void): void {
-    try {
-      callback();
-    } catch (error) {
-      this.#report(error);
-    }
+    callSafely(callback, this.#onError);
   }
 
   #report(error: unknown): void {
-    try {
-      (this.#options.onError ?? ((e) => console.error("Coordinator callback threw:", e)))(error);
-    } catch {
-      // A reporter that throws too has nowhere left to report to.
-    }
+    report(this.#onError, error);
   }
 }
 

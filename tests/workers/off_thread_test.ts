@@ -128,6 +128,8 @@ Deno.test("OffThreadCoordinator takes over on the receiving thread when its work
     host: "inline",
     timers: manualTimers,
     workerSources: "module",
+    // A small ring: the take-over replays both the ring and the queue behind it.
+    ringCapacity: 256,
     // A worker that dies on its first message, as one that crashed would.
     workerFactory: () => {
       made++;
