@@ -6,50 +6,14 @@ import {
   Coordinator,
   CoordinatorClosedError,
   type CoordinatorEvent,
-  type CoordinatorOptions,
 } from "../../workers/coordinator.ts";
 import type { HostKind, Transport } from "../../workers/hosts.ts";
 import { moduleWorkerSources } from "../../workers/sources.ts";
+import { runTrace } from "../_helpers/coordinator_trace.ts";
 import { generateTrace } from "../_helpers/trace.ts";
 
 const FLUSH_MS = 10;
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
-
-interface Run {
-  estimates: string[];
-  rembs: string[];
-  coordinator: Coordinator;
-}
-
-/** Feeds a trace with the clock following it, flushing every FLUSH_MS of trace time. */
-async function runTrace(packets: PacketInfo[], options: CoordinatorOptions): Promise<Run> {
-  const estimates: string[] = [];
-  const rembs: string[] = [];
-  let now = packets[0].arrivalTimeMs;
-  const coordinator = new Coordinator({
-    timers: manualTimers,
-    clock: { nowMs: () => now },
-    onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
-    onRemb: (bytes) => {
-      const remb = decodeRemb(bytes);
-      rembs.push(`${remb.bitrateBps}:${remb.ssrcs.join(",")}`);
-    },
-    ...options,
-  });
-  let nextFlush = now + FLUSH_MS;
-  for (const packet of packets) {
-    while (packet.arrivalTimeMs >= nextFlush) {
-      now = nextFlush;
-      await coordinator.flush();
-      nextFlush += FLUSH_MS;
-    }
-    now = packet.arrivalTimeMs;
-    coordinator.onPacket(packet);
-  }
-  now = nextFlush;
-  await coordinator.flush();
-  return { estimates, rembs, coordinator };
-}
 
 /** The core estimator on the same trace, with process() at the same flush points. */
 function runCore(packets: PacketInfo[], grouping: "per-stream" | "transport"): string[] {
@@ -118,13 +82,11 @@ for (const absSendTime of [true, false]) {
         ]
           .filter(Boolean).join(", ");
         await t.step(`${host}${poolSize ? ` ×${poolSize}` : ""} (${where})`, async () => {
-          const run = await runTrace(packets, {
-            host,
-            poolSize,
-            workerSources,
-            transport,
-            grouping,
-          });
+          const run = await runTrace(
+            packets,
+            (o) => new Coordinator({ ...o, host, poolSize, workerSources, transport, grouping }),
+            FLUSH_MS,
+          );
           try {
             assert.deepEqual(run.estimates, expected);
             reference ??= run.rembs;

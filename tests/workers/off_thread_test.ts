@@ -1,52 +1,17 @@
 import assert from "node:assert/strict";
-import { decodeRemb } from "../../core/remb.ts";
 import type { PacketInfo } from "../../core/types.ts";
 import {
   Coordinator,
   CoordinatorClosedError,
   type CoordinatorEvent,
-  type CoordinatorOptions,
 } from "../../workers/coordinator.ts";
 import type { HostKind } from "../../workers/hosts.ts";
 import { OffThreadCoordinator } from "../../workers/off_thread.ts";
+import { runTrace } from "../_helpers/coordinator_trace.ts";
 import { generateTrace } from "../_helpers/trace.ts";
 
 const FLUSH_MS = 10;
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
-
-type AnyCoordinator = Coordinator | OffThreadCoordinator;
-
-/** Feeds a trace with the clock following it and a flush every FLUSH_MS of trace time. */
-async function runTrace(
-  packets: PacketInfo[],
-  make: (options: CoordinatorOptions) => AnyCoordinator,
-): Promise<{ estimates: string[]; rembs: string[]; coordinator: AnyCoordinator }> {
-  const estimates: string[] = [];
-  const rembs: string[] = [];
-  let now = packets[0].arrivalTimeMs;
-  const coordinator = make({
-    timers: manualTimers,
-    clock: { nowMs: () => now },
-    onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
-    onRemb: (bytes) => {
-      const remb = decodeRemb(bytes);
-      rembs.push(`${remb.bitrateBps}:${remb.ssrcs.join(",")}`);
-    },
-  });
-  let nextFlush = now + FLUSH_MS;
-  for (const packet of packets) {
-    while (packet.arrivalTimeMs >= nextFlush) {
-      now = nextFlush;
-      await coordinator.flush();
-      nextFlush += FLUSH_MS;
-    }
-    now = packet.arrivalTimeMs;
-    coordinator.onPacket(packet);
-  }
-  now = nextFlush;
-  await coordinator.flush();
-  return { estimates, rembs, coordinator };
-}
 
 function trace(absSendTime: boolean): PacketInfo[] {
   return generateTrace({
@@ -66,7 +31,11 @@ for (const absSendTime of [true, false]) {
   const label = absSendTime ? "abs-send-time" : "RTP timestamps";
   Deno.test(`OffThreadCoordinator gives a Coordinator's estimates and REMBs on every host (${label})`, async (t) => {
     const packets = trace(absSendTime);
-    const local = await runTrace(packets, (o) => new Coordinator({ ...o, host: "inline" }));
+    const local = await runTrace(
+      packets,
+      (o) => new Coordinator({ ...o, host: "inline" }),
+      FLUSH_MS,
+    );
     await local.coordinator.close();
     assert.ok(local.estimates.length > 20);
     assert.ok(local.rembs.length > 10);
@@ -77,6 +46,7 @@ for (const absSendTime of [true, false]) {
         const run = await runTrace(
           packets,
           (o) => new OffThreadCoordinator({ ...o, host, workerSources: "module" }),
+          FLUSH_MS,
         );
         try {
           assert.deepEqual(run.estimates, local.estimates);
