@@ -283,9 +283,7 @@ interface SharedState {
   readonly queued: Fifo<PacketBatch>;
   /** The coordinator's batches whose copies are in slots, oldest first. */
   readonly inSlots: Fifo<PacketBatch>;
-  /** Batches published. */
-  published: number;
-  /** Batches whose results were collected. */
+  /** Batches whose results were collected; those in slots follow it. */
   collected: number;
 }
 
@@ -520,7 +518,6 @@ export abstract class WorkerHostBase implements LaneHost {
       shared,
       queued: new Fifo(),
       inSlots: new Fifo(),
-      published: 0,
       collected: 0,
     });
     const capacity = shared.capacity;
@@ -592,9 +589,9 @@ export abstract class WorkerHostBase implements LaneHost {
     for (const state of this.#busy) {
       const shared = state.shared;
       let published = false;
-      while (state.queued.length > 0 && state.published - state.collected < SHARED_SLOTS) {
+      while (state.queued.length > 0 && state.inSlots.length < SHARED_SLOTS) {
         const batch = state.queued.shift()!;
-        shared.slot(state.published++).copyRecords(batch, batch.length);
+        shared.nextSlot().copyRecords(batch, batch.length);
         shared.publish(batch.length);
         state.inSlots.push(batch);
         published = true;

@@ -107,6 +107,11 @@ export class SharedLane {
     return this.#control[LENGTHS + (n % SHARED_SLOTS)];
   }
 
+  /** Coordinator side: the slot that the next {@linkcode SharedLane.publish} sends. */
+  nextSlot(): PacketBatch {
+    return this.slot(this.#control[SUBMITTED]);
+  }
+
   /**
    * Coordinator side: publishes the slot of batch number `submitted`, already filled.
    *
