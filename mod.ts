@@ -63,6 +63,8 @@ export {
   type Timers,
 } from "./workers/coordinator.ts";
 export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
+export { ClosedError } from "./workers/closed_error.ts";
+export type { ReceiveCoordinator } from "./workers/receive_coordinator.ts";
 export { OffThreadCoordinator, type OffThreadCoordinatorOptions } from "./workers/off_thread.ts";
 export type { EstimatorKind } from "./core/lane_table.ts";
 export type { EstimatorSettings } from "./core/estimator_settings.ts";

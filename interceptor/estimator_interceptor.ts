@@ -39,6 +39,7 @@ import {
 } from "../workers/coordinator.ts";
 import type { HostKind, Transport, WorkerSources } from "../workers/hosts.ts";
 import { OffThreadCoordinator } from "../workers/off_thread.ts";
+import { ClosedError } from "../workers/closed_error.ts";
 import { readAbsCaptureTime } from "./abs_capture_time.ts";
 import {
   ABS_CAPTURE_TIME_URI,
@@ -259,7 +260,8 @@ export interface EstimatorInterceptorStats {
 }
 
 /**
- * Thrown by calls that need an open interceptor after {@linkcode EstimatorInterceptor.close}.
+ * Thrown by calls that need an open interceptor after {@linkcode EstimatorInterceptor.close}: a
+ * {@linkcode ClosedError}.
  *
  * @example
  * ```ts
@@ -270,7 +272,7 @@ export interface EstimatorInterceptorStats {
  * assert.throws(() => interceptor.setMaxDesiredBitrate(1e6), InterceptorClosedError);
  * ```
  */
-export class InterceptorClosedError extends Error {
+export class InterceptorClosedError extends ClosedError {
   /**
    * Creates the error.
    *
@@ -278,7 +280,7 @@ export class InterceptorClosedError extends Error {
    * @param id The interceptor's id.
    */
   constructor(action: string, id: string) {
-    super(`Cannot ${action} as interceptor "${id}" is closed`);
+    super(action, `interceptor "${id}"`);
     this.name = "InterceptorClosedError";
   }
 }

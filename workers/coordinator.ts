@@ -53,6 +53,8 @@ import {
 import type { LaneConfig } from "./protocol.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 import { Fifo } from "./_fifo.ts";
+import { ClosedError } from "./closed_error.ts";
+import type { ReceiveCoordinator } from "./receive_coordinator.ts";
 
 /** A clock in milliseconds; the default is `performance.now()`. */
 export interface Clock {
@@ -310,15 +312,15 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedSe
   return settings;
 }
 
-/** Thrown by calls made after {@linkcode Coordinator.close}. */
-export class CoordinatorClosedError extends Error {
+/** Thrown by calls made after a coordinator's `close()`: a {@linkcode ClosedError}. */
+export class CoordinatorClosedError extends ClosedError {
   /**
    * Creates the error.
    *
    * @param action What was attempted.
    */
   constructor(action: string) {
-    super(`Cannot ${action} as the coordinator is closed`);
+    super(action, "the coordinator");
     this.name = "CoordinatorClosedError";
   }
 }
@@ -376,7 +378,7 @@ interface Lane {
  * await coordinator.close();
  * ```
  */
-export class Coordinator {
+export class Coordinator implements ReceiveCoordinator {
   readonly #hostKind: HostKind;
   readonly #settings: ResolvedSettings;
   readonly #batchSize: number;

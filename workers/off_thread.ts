@@ -40,6 +40,7 @@ import {
 import { Doorbell } from "./shared_lane.ts";
 import { COORDINATOR_WORKER_SOURCE } from "./_coordinator_bundle.ts";
 import type { PacketInfo } from "../core/types.ts";
+import type { ReceiveCoordinator } from "./receive_coordinator.ts";
 
 /** Options of {@linkcode OffThreadCoordinator}: those of {@linkcode Coordinator}, and the ring. */
 export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
@@ -162,7 +163,7 @@ function coordinatorWorkerUrl(sources: CoordinatorOptions["workerSources"]): str
  * await coordinator.close();
  * ```
  */
-export class OffThreadCoordinator {
+export class OffThreadCoordinator implements ReceiveCoordinator {
   readonly #options: OffThreadCoordinatorOptions;
   readonly #maxPending: number;
   readonly #clock: Clock;
