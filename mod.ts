@@ -53,6 +53,12 @@ export {
 export { decodeRemb, encodeRemb, isRemb, MAX_REMB_SSRCS, type Remb } from "./core/remb.ts";
 export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
 export {
+  ReceiveSideController,
+  type ReceiveSideControllerOptions,
+  type RembCallback,
+  type RembSource,
+} from "./core/receive_side_controller.ts";
+export {
   type Clock,
   Coordinator,
   CoordinatorClosedError,
@@ -61,6 +67,7 @@ export {
   type CoordinatorStats,
   type CoordinatorStreamStats,
   type Timers,
+  unrefTimers,
 } from "./workers/coordinator.ts";
 export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
 export { ClosedError } from "./workers/closed_error.ts";

@@ -6,25 +6,17 @@
  * @module
  */
 
-import { report } from "./_callbacks.ts";
 import { msToUs, usToMs } from "./_math.ts";
-import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
-import type { AimdRateControl } from "./aimd_rate_control.ts";
-import { absSendTimeToTicks, GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
-import { DelayPipeline } from "./delay_pipeline.ts";
-import { EstimatorSelector } from "./estimator_selector.ts";
+import { absSendTimeToTicks } from "./abs_send_time.ts";
+import { createLanePipeline, type DelayPipeline } from "./delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "./lane_table.ts";
+import { INITIAL_THRESHOLD_MS } from "./overuse_detector.ts";
 import { PacketBatch } from "./packet_batch.ts";
-import {
-  RTP_GROUP_LENGTH_TICKS,
-  RTP_TIMESTAMP_TO_MS,
-  SingleStreamEstimator,
-} from "./single_stream_estimator.ts";
+import { ReceiveSideController, type RembCallback } from "./receive_side_controller.ts";
 import {
   checkFunctions,
+  checkRange,
   type EstimatorSettings,
-  newRateControl,
-  type ResolvedSettings,
   resolveSettings,
 } from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
@@ -41,7 +33,26 @@ export interface BandwidthEstimatorOptions extends EstimatorSettings {
    */
   onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
   /**
-   * Receives an error thrown by `onEstimate`; the packet path carries on regardless.
+   * Called with each REMB packet to send (the same throttling, resend and bytes as the
+   * coordinators'): the packet, its bitrate and SSRCs, and why it was sent. Without it no REMB is
+   * made.
+   */
+  onRemb?: RembCallback;
+  /**
+   * SSRC the REMB packets are sent from.
+   *
+   * @default {1}
+   */
+  senderSsrc?: number;
+  /**
+   * Longest time between two REMB packets while an estimate exists, ms; resends happen in
+   * {@linkcode BandwidthEstimator.process}.
+   *
+   * @default {1000}
+   */
+  rembIntervalMs?: number;
+  /**
+   * Receives an error thrown by a callback; the packet path carries on regardless.
    *
    * @default {console.error}
    */
@@ -131,15 +142,17 @@ function checkFinite(value: unknown, name: string, action: string): void {
 
 /**
  * Receive-side bandwidth estimator: feed it every received RTP packet of a sender, and it reports the
- * sender's available bandwidth in bps through `onEstimate`, exactly when libwebrtc's receiver would.
+ * sender's available bandwidth in bps through `onEstimate` (and REMB packets through `onRemb`). It
+ * runs each lane's delay pipeline on the calling thread and hands the verdicts to the
+ * receive-side controller at once; with transport grouping its estimates are libwebrtc's.
  *
  * Packets with abs-send-time drive libwebrtc's abs-send-time estimator; without it, RTP timestamps
  * drive the single-stream estimator, which also needs {@linkcode BandwidthEstimator.process} called
- * periodically. The estimator holds no timers: time comes in with each call.
+ * periodically (as do REMB resends). The estimator holds no timers: time comes in with each call.
  *
  * @example
  * ```ts
- * import { BandwidthEstimator } from "./bandwidth_estimator.ts";
+ * import { BandwidthEstimator } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const seen: number[] = [];
  * const estimator = new BandwidthEstimator({ onEstimate: (bps) => seen.push(bps) });
@@ -155,19 +168,10 @@ function checkFinite(value: unknown, name: string, action: string): void {
  * ```
  */
 export class BandwidthEstimator {
-  readonly #settings: ResolvedSettings;
-  readonly #onEstimate: ((bitrateBps: number, ssrcs: number[]) => void) | undefined;
-  readonly #onError: (error: unknown) => void;
-  readonly #emit = (bitrateBps: number, ssrcs: number[]): void => this.#safeEmit(bitrateBps, ssrcs);
   readonly #record = new PacketBatch(1);
-  readonly #selector = new EstimatorSelector();
-  #aimd: AimdRateControl;
-  // The active estimator (one of the two), its lanes and their delay pipelines, by lane.
-  #abs: AbsSendTimeEstimator | undefined;
-  #rtp: SingleStreamEstimator | undefined;
-  #lanes: LaneTable | undefined;
-  readonly #pipelines: (DelayPipeline | undefined)[] = [];
-  #rttMs: number | undefined;
+  readonly #controller: ReceiveSideController;
+  // Inline, a lane is its delay pipeline.
+  readonly #lanes: LaneTable<DelayPipeline>;
   #packets = 0;
   #packetsWithoutAbsSendTime = 0;
 
@@ -179,11 +183,52 @@ export class BandwidthEstimator {
    * @throws {RangeError} An option is out of range, or the bounds contradict each other.
    */
   constructor(options: BandwidthEstimatorOptions = {}) {
-    this.#settings = resolveSettings("estimator", options);
-    checkFunctions("estimator", options as Record<string, unknown>, ["onEstimate", "onError"]);
-    this.#onEstimate = options.onEstimate;
-    this.#onError = options.onError ?? ((error) => console.error("onEstimate threw:", error));
-    this.#aimd = newRateControl(this.#settings, undefined);
+    const settings = resolveSettings("estimator", options);
+    checkFunctions("estimator", options as Record<string, unknown>, [
+      "onEstimate",
+      "onRemb",
+      "onError",
+    ]);
+    checkRange("estimator", "senderSsrc", options.senderSsrc, {
+      min: 0,
+      max: 0xffffffff,
+      integer: true,
+    });
+    checkRange("estimator", "rembIntervalMs", options.rembIntervalMs, {
+      min: 1,
+      max: 60_000,
+      integer: false,
+    });
+    const onError = options.onError ??
+      ((error) => console.error("Estimator callback threw:", error));
+    this.#controller = new ReceiveSideController({
+      settings,
+      remb: {
+        senderSsrc: options.senderSsrc ?? 1,
+        resendIntervalMs: options.rembIntervalMs ?? 1000,
+        startRembBps: undefined,
+      },
+      onEstimate: options.onEstimate,
+      onRemb: options.onRemb,
+      onStreamsExpired: (nowUs) => this.#lanes.expire(nowUs),
+      onError,
+    });
+    this.#lanes = new LaneTable<DelayPipeline>({
+      kind: "abs-send-time",
+      grouping: settings.grouping,
+      streamTimeoutUs: settings.streamTimeoutUs,
+      hooks: {
+        onLaneCreated: () =>
+          createLanePipeline({
+            kind: this.#lanes.kind,
+            filter: settings.filter,
+            trendlineWindowSize: settings.trendlineWindowSize,
+          }),
+        onLaneRetired: () => {},
+        onLaneRevived: () => {},
+        onLaneDropped: () => {},
+      },
+    });
   }
 
   /**
@@ -210,9 +255,14 @@ export class BandwidthEstimator {
     record.nowUs[0] = nowMs === undefined ? record.arrivalUs[0] : Math.round(nowMs * 1000);
     record.size[0] = payloadSize;
     this.#packets++;
-    if (this.#selector.onPacket(absSendTime !== undefined)) this.#start();
-    const abs = this.#abs;
-    if (abs) {
+    const controller = this.#controller;
+    const lanes = this.#lanes;
+    if (controller.selectEstimator(absSendTime !== undefined)) {
+      const kind = controller.selectedKind!;
+      lanes.reset(kind);
+      controller.startEstimator(kind);
+    }
+    if (lanes.kind === "abs-send-time") {
       if (absSendTime === undefined) {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
@@ -221,25 +271,25 @@ export class BandwidthEstimator {
     } else {
       record.timestamp[0] = rtpTimestamp;
     }
-    const lanes = this.#lanes!;
     lanes.admitAt(record.ssrc, record.nowUs, 0);
-    const pipeline = this.#pipelines[lanes.lane]!;
-    if (lanes.reset) pipeline.resetFilter();
+    if (lanes.created) controller.onNewStream(ssrc, usToMs(record.nowUs[0]));
+    const pipeline = lanes.current!;
+    if (lanes.resetFilter) pipeline.resetFilter();
     pipeline.onRecord(record, 0);
-    if (abs) abs.onRecord(record, 0);
-    else this.#rtp!.onRecord(record, 0);
+    controller.onRecord(record, 0);
   }
 
   /**
    * Periodic work: the RTP-timestamp estimator updates here (every 500 ms at first, then at the
-   * feedback interval); the abs-send-time estimator needs nothing.
+   * feedback interval), and REMB is resent; the abs-send-time estimator needs nothing else.
    *
    * @param nowMs The receiver's clock in ms.
    * @throws {RangeError} `nowMs` is not finite.
    */
   process(nowMs: number): void {
     checkFinite(nowMs, "nowMs", "process");
-    this.#rtp?.process(msToUs(nowMs));
+    this.#controller.processEstimator(msToUs(nowMs));
+    this.#controller.process(nowMs);
   }
 
   /**
@@ -248,7 +298,7 @@ export class BandwidthEstimator {
    * @returns bps; 0 while there is no valid estimate or no active stream.
    */
   getEstimate(): number {
-    return (this.#abs ?? this.#rtp)?.latestEstimate() ?? 0;
+    return this.#controller.getEstimate();
   }
 
   /**
@@ -257,7 +307,7 @@ export class BandwidthEstimator {
    * @returns SSRCs in ascending order.
    */
   getSSRCs(): number[] {
-    return [...((this.#abs ?? this.#rtp)?.ssrcs() ?? [])];
+    return [...this.#controller.ssrcs()];
   }
 
   /**
@@ -268,8 +318,8 @@ export class BandwidthEstimator {
    */
   removeStream(ssrc: number): void {
     checkUint32(ssrc, "ssrc", "remove stream");
-    (this.#abs ?? this.#rtp)?.removeStream(ssrc);
-    this.#lanes?.remove(ssrc);
+    this.#controller.removeStream(ssrc);
+    this.#lanes.remove(ssrc);
   }
 
   /**
@@ -283,8 +333,21 @@ export class BandwidthEstimator {
     if (rttMs <= 0) {
       throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
     }
-    this.#rttMs = rttMs;
-    this.#aimd.setRtt(rttMs);
+    this.#controller.setRtt(rttMs);
+  }
+
+  /**
+   * Caps what REMB announces, and announces the cap at once (through `onRemb`).
+   *
+   * @param bitrateBps The cap in bps: a non-negative integer, or `Infinity` to lift it.
+   * @param nowMs The receiver's clock in ms.
+   * @throws {TypeError} `bitrateBps` is not a number.
+   * @throws {RangeError} `bitrateBps` is not a non-negative integer or `Infinity`, or `nowMs` is not
+   * finite.
+   */
+  setMaxDesiredBitrate(bitrateBps: number, nowMs: number): void {
+    checkFinite(nowMs, "nowMs", "set the maximum bitrate");
+    this.#controller.setMaxDesiredBitrate(bitrateBps, nowMs);
   }
 
   /**
@@ -293,108 +356,54 @@ export class BandwidthEstimator {
    * @returns Typed figures, fused and per stream.
    */
   stats(): EstimatorStats {
+    const controller = this.#controller;
     const streams: StreamStats[] = [];
-    const source = this.#abs ?? this.#rtp;
-    for (const ssrc of source?.ssrcs() ?? []) {
-      const s = source!.stream(ssrc)!;
-      const p = this.#pipelines[this.#lanes!.laneOf(ssrc)];
+    for (const ssrc of controller.ssrcs()) {
+      const s = controller.stream(ssrc)!;
+      const p = this.#lanes.laneOf(ssrc);
       streams.push({
         ssrc,
         usage: s.usage,
         delayOffsetMs: p?.offsetMs ?? 0,
         modifiedOffsetMs: p?.modifiedOffsetMs ?? 0,
-        thresholdMs: p?.thresholdMs ?? 12.5,
+        thresholdMs: p?.thresholdMs ?? INITIAL_THRESHOLD_MS,
         numDeltas: p?.numDeltas ?? 0,
         packets: s.packets,
         bytes: s.bytes,
         lastPacketMs: usToMs(s.lastSeenUs),
       });
     }
-    const usage = source?.usage ?? "normal";
-    // The stream that decides the fused state: most severe, then largest modified offset.
-    let dominant: StreamStats | undefined;
-    for (const s of streams) {
-      if (
-        !dominant || (s.usage === usage && dominant.usage !== usage) ||
-        (s.usage === dominant.usage && s.modifiedOffsetMs > dominant.modifiedOffsetMs)
-      ) {
-        dominant = s;
-      }
-    }
-    // The record still holds the last packet.
-    const rateTimeMs = usToMs(this.#abs ? this.#record.arrivalUs[0] : this.#record.nowUs[0]);
+    const state = controller.state();
+    const dominant = dominantStream(streams, state.usage);
     return {
-      mode: this.#selector.kind,
-      estimateBps: this.getEstimate(),
-      usage,
-      rateControlState: this.#aimd.state,
-      incomingRateBps: source?.incomingRateBps(rateTimeMs) ?? 0,
+      mode: state.mode,
+      estimateBps: state.estimateBps,
+      usage: state.usage,
+      rateControlState: state.rateControlState,
+      incomingRateBps: controller.incomingRateBps() ?? 0,
       delayOffsetMs: dominant?.delayOffsetMs ?? 0,
       modifiedOffsetMs: dominant?.modifiedOffsetMs ?? 0,
-      thresholdMs: dominant?.thresholdMs ?? 12.5,
-      rttMs: this.#aimd.rttMs,
-      linkCapacityBps: this.#aimd.linkCapacityBps,
+      thresholdMs: dominant?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+      rttMs: state.rttMs,
+      linkCapacityBps: state.linkCapacityBps,
       packets: this.#packets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
-      modeSwitches: this.#selector.switches,
+      modeSwitches: controller.modeSwitches,
       streams,
     };
   }
+}
 
-  // A fresh estimator of the selected kind, with fresh lanes and rate controller.
-  #start(): void {
-    this.#lanes?.clear();
-    const kind = this.#selector.kind!;
-    this.#aimd = newRateControl(this.#settings, this.#rttMs);
-    const pipelines = this.#pipelines;
-    const rtp = kind === "rtp-timestamp";
-    this.#lanes = new LaneTable({
-      kind,
-      grouping: this.#settings.grouping,
-      streamTimeoutUs: this.#settings.streamTimeoutUs,
-      hooks: {
-        onLaneCreated: (lane) => {
-          pipelines[lane] = new DelayPipeline({
-            groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
-            timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
-            filter: this.#settings.filter,
-            trendlineWindowSize: this.#settings.trendlineWindowSize,
-            paceByArrival: !rtp,
-          });
-        },
-        onLaneRetired: () => {},
-        onLaneRevived: () => {},
-        onLaneDropped: (lane) => {
-          pipelines[lane] = undefined;
-        },
-      },
-    });
-    if (rtp) {
-      const lanes = this.#lanes;
-      this.#abs = undefined;
-      this.#rtp = new SingleStreamEstimator({
-        streamTimeoutUs: this.#settings.streamTimeoutUs,
-        aimd: this.#aimd,
-        onEstimate: this.#emit,
-        onExpire: (nowUs) => lanes.expire(nowUs),
-      });
-    } else {
-      this.#rtp = undefined;
-      this.#abs = new AbsSendTimeEstimator({
-        grouping: this.#settings.grouping,
-        streamTimeoutUs: this.#settings.streamTimeoutUs,
-        aimd: this.#aimd,
-        onEstimate: this.#emit,
-      });
+// The stream that decides the fused state: most severe, then largest modified offset.
+function dominantStream(streams: StreamStats[], usage: BandwidthUsage): StreamStats | undefined {
+  let dominant: StreamStats | undefined;
+  for (const s of streams) {
+    if (
+      !dominant || (s.usage === usage && dominant.usage !== usage) ||
+      (s.usage === dominant.usage && s.modifiedOffsetMs > dominant.modifiedOffsetMs)
+    ) {
+      dominant = s;
     }
   }
-
-  #safeEmit(bitrateBps: number, ssrcs: number[]): void {
-    if (!this.#onEstimate) return;
-    try {
-      this.#onEstimate(bitrateBps, ssrcs);
-    } catch (error) {
-      report(this.#onError, error);
-    }
-  }
+  return dominant;
 }

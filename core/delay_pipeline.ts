@@ -8,6 +8,7 @@
  * @module
  */
 
+import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import { DelaySample } from "./delay_sample.ts";
 import { InterArrival } from "./inter_arrival.ts";
 import { OveruseDetector } from "./overuse_detector.ts";
@@ -16,6 +17,8 @@ import { TrendlineEstimator } from "./trendline_estimator.ts";
 import { usToMs } from "./_math.ts";
 import type { PacketBatch } from "./packet_batch.ts";
 import { type BandwidthUsage, usageSeverity } from "./types.ts";
+import type { EstimatorKind } from "./lane_table.ts";
+import { RTP_GROUP_LENGTH_TICKS, RTP_TIMESTAMP_TO_MS } from "./single_stream_estimator.ts";
 
 /** Which delay filter a pipeline runs. */
 export type DelayFilter = "kalman" | "trendline";
@@ -45,6 +48,40 @@ export interface DelayPipelineOptions {
    * @default {20}
    */
   trendlineWindowSize?: number;
+}
+
+/** What a lane's pipeline is built from, on every host. */
+export interface LaneConfig {
+  /** Abs-send-time ticks or 90 kHz RTP timestamps. */
+  kind: EstimatorKind;
+  /** The delay filter. */
+  filter: DelayFilter;
+  /** Trendline regression window. */
+  trendlineWindowSize: number;
+}
+
+/**
+ * Makes the delay pipeline of a lane: the timestamp scale and pacing follow the estimator kind.
+ *
+ * @param config Estimator kind and filter.
+ * @returns A fresh pipeline.
+ * @example
+ * ```ts
+ * import { createLanePipeline } from "./delay_pipeline.ts";
+ * import assert from "node:assert/strict";
+ * const pipeline = createLanePipeline({ kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 });
+ * assert.equal(pipeline.usage, "normal");
+ * ```
+ */
+export function createLanePipeline(config: LaneConfig): DelayPipeline {
+  const rtp = config.kind === "rtp-timestamp";
+  return new DelayPipeline({
+    groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
+    timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
+    filter: config.filter,
+    trendlineWindowSize: config.trendlineWindowSize,
+    paceByArrival: !rtp,
+  });
 }
 
 /**

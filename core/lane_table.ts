@@ -10,6 +10,11 @@
  *   would with that one stream. At most 64 dormant lanes are kept.
  * - RTP timestamps: a lane per SSRC, dropped when `expire()` (the periodic process) finds it idle.
  *
+ * A lane is whatever its owner makes of it (a pipeline inline, a coordinator's lane record); the
+ * table holds it per SSRC, so admitting a packet finds its lane without a second lookup. Lane ids
+ * count up and are never reused: they are the one id space of a lane's whole life, on every host,
+ * and a result that comes back late for a dropped lane can never reach a new one.
+ *
  * @module
  */
 
@@ -22,32 +27,32 @@ export type EstimatorKind = "abs-send-time" | "rtp-timestamp";
 /** Dormant per-stream lanes kept so a returning stream keeps its detector. */
 export const MAX_DORMANT_LANES = 64;
 
-/** Host hooks of a {@linkcode LaneTable}; lanes are small integers, reused after a drop. */
-export interface LaneHooks {
-  /** A lane with a fresh pipeline begins. */
-  onLaneCreated(lane: number, ssrc: number): void;
+/** The owner's hooks of a {@linkcode LaneTable}, over its lanes of type `L`. */
+export interface LaneHooks<L> {
+  /** A lane with a fresh pipeline begins: make it. `id` is never reused. */
+  onLaneCreated(id: number, ssrc: number): L;
   /** A lane's streams all timed out; its pipeline state must be kept (it may come back). */
-  onLaneRetired(lane: number): void;
+  onLaneRetired(lane: L): void;
   /** A retired lane has a packet again; its first record carries the reset flag. */
-  onLaneRevived(lane: number): void;
+  onLaneRevived(lane: L): void;
   /** A lane is gone for good; its pipeline can be discarded. */
-  onLaneDropped(lane: number): void;
+  onLaneDropped(lane: L): void;
 }
 
 /** Options of {@linkcode LaneTable}. */
-export interface LaneTableOptions {
-  /** The estimator the lanes serve. */
+export interface LaneTableOptions<L> {
+  /** The estimator the lanes serve at first; {@linkcode LaneTable.reset} changes it. */
   kind: EstimatorKind;
   /** Lane per SSRC or one for all (abs-send-time only; RTP timestamps always go per SSRC). */
   grouping: Grouping;
   /** Silence after which an SSRC times out, µs. */
   streamTimeoutUs: number;
-  /** Host hooks. */
-  hooks: LaneHooks;
+  /** The owner's hooks. */
+  hooks: LaneHooks<L>;
 }
 
-interface LaneEntry extends StreamEntry {
-  lane: number;
+interface LaneEntry<L> extends StreamEntry {
+  lane: L;
 }
 
 /**
@@ -57,11 +62,10 @@ interface LaneEntry extends StreamEntry {
  * ```ts
  * import { LaneTable } from "./lane_table.ts";
  * import assert from "node:assert/strict";
- * const created: number[] = [];
- * const lanes = new LaneTable({
+ * const lanes = new LaneTable<string>({
  *   kind: "abs-send-time", grouping: "per-stream", streamTimeoutUs: 2_000_000,
  *   hooks: {
- *     onLaneCreated: (lane) => created.push(lane),
+ *     onLaneCreated: (id, ssrc) => `lane ${id} for ${ssrc}`,
  *     onLaneRetired() {},
  *     onLaneRevived() {},
  *     onLaneDropped() {},
@@ -69,38 +73,43 @@ interface LaneEntry extends StreamEntry {
  * });
  * lanes.admit(0xaaaa, 0);
  * lanes.admit(0xbbbb, 10);
- * assert.deepEqual(created, [0, 1]);
- * assert.equal(lanes.lane, 1);
+ * assert.equal(lanes.current, `lane 1 for ${0xbbbb}`);
+ * assert.ok(lanes.created);
  * ```
  */
-export class LaneTable {
+export class LaneTable<L> {
   /** Lane of the last admitted packet. */
-  lane = 0;
+  current: L | undefined = undefined;
   /** Whether that lane must restart grouping and filtering before the packet. */
-  reset = false;
+  resetFilter = false;
 
-  readonly #options: LaneTableOptions;
-  readonly #table: StreamTable<LaneEntry>;
-  readonly #perSsrc: boolean;
-  readonly #dormant = new Map<number, number>(); // ssrc → lane, oldest first
-  readonly #freeLanes: number[] = [];
-  #nextLane = 0;
-  #transportLane = -1;
+  readonly #options: LaneTableOptions<L>;
+  #kind: EstimatorKind;
+  #table: StreamTable<LaneEntry<L>>;
+  #perSsrc = false;
+  readonly #dormant = new Map<number, L>(); // ssrc → lane, oldest first
+  #nextId = 0;
+  #transportLane: L | undefined = undefined;
 
   /**
    * Creates an empty table.
    *
    * @param options Estimator kind, grouping, timeout and hooks.
    */
-  constructor(options: LaneTableOptions) {
+  constructor(options: LaneTableOptions<L>) {
     this.#options = options;
-    this.#perSsrc = options.kind === "rtp-timestamp" || options.grouping === "per-stream";
-    this.#table = new StreamTable<LaneEntry>({
-      timeoutUs: options.streamTimeoutUs,
-      timeoutsOnPacket: options.kind === "abs-send-time",
-      create: (ssrc) => this.#create(ssrc),
-      retire: (entry) => this.#retire(entry),
-    });
+    this.#kind = options.kind;
+    this.#table = this.#newTable();
+  }
+
+  /** The estimator the lanes serve. */
+  get kind(): EstimatorKind {
+    return this.#kind;
+  }
+
+  /** Whether the last admitted packet's SSRC was new (first packet, or first after a timeout). */
+  get created(): boolean {
+    return this.#table.created;
   }
 
   /** Number of active SSRCs. */
@@ -122,22 +131,22 @@ export class LaneTable {
    * The lane an active SSRC feeds.
    *
    * @param ssrc The SSRC.
-   * @returns The lane, or -1.
+   * @returns The lane, or `undefined`.
    */
-  laneOf(ssrc: number): number {
-    return this.#table.get(ssrc)?.lane ?? -1;
+  laneOf(ssrc: number): L | undefined {
+    return this.#table.get(ssrc)?.lane;
   }
 
   /**
-   * Admits a packet given in plain numbers; sets {@linkcode LaneTable.lane} and
-   * {@linkcode LaneTable.reset}.
+   * Admits a packet given in plain numbers; sets {@linkcode LaneTable.current} and
+   * {@linkcode LaneTable.resetFilter}.
    *
    * @param ssrc The packet's SSRC.
    * @param nowUs Receiver clock, µs.
    */
   admit(ssrc: number, nowUs: number): void {
-    this.reset = false;
-    this.lane = this.#table.touch(ssrc, nowUs).lane;
+    this.resetFilter = false;
+    this.current = this.#table.touch(ssrc, nowUs).lane;
   }
 
   /**
@@ -148,8 +157,8 @@ export class LaneTable {
    * @param index The record.
    */
   admitAt(ssrcs: Float64Array, nowsUs: Float64Array, index: number): void {
-    this.reset = false;
-    this.lane = this.#table.touchAt(ssrcs, nowsUs, index).lane;
+    this.resetFilter = false;
+    this.current = this.#table.touchAt(ssrcs, nowsUs, index).lane;
   }
 
   /**
@@ -170,57 +179,65 @@ export class LaneTable {
     this.#table.remove(ssrc);
   }
 
-  /** Drops every lane, active or dormant (an estimator switch). */
-  clear(): void {
+  /**
+   * Drops every lane, active or dormant, and serves `kind` from now on (an estimator switch).
+   *
+   * @param kind The estimator the lanes serve next.
+   */
+  reset(kind: EstimatorKind): void {
     this.#table.clear();
-    for (const lane of this.#dormant.values()) this.#drop(lane);
+    for (const lane of this.#dormant.values()) this.#options.hooks.onLaneDropped(lane);
     this.#dormant.clear();
-    if (this.#transportLane >= 0) this.#drop(this.#transportLane);
-    this.#transportLane = -1;
+    if (this.#transportLane !== undefined) this.#options.hooks.onLaneDropped(this.#transportLane);
+    this.#transportLane = undefined;
+    this.current = undefined;
+    this.#kind = kind;
+    this.#table = this.#newTable();
   }
 
-  #create(ssrc: number): LaneEntry {
+  #newTable(): StreamTable<LaneEntry<L>> {
+    this.#perSsrc = this.#kind === "rtp-timestamp" || this.#options.grouping === "per-stream";
+    return new StreamTable<LaneEntry<L>>({
+      timeoutUs: this.#options.streamTimeoutUs,
+      timeoutsOnPacket: this.#kind === "abs-send-time",
+      create: (ssrc) => this.#create(ssrc),
+      retire: (entry) => this.#retire(entry),
+    });
+  }
+
+  #create(ssrc: number): LaneEntry<L> {
+    const hooks = this.#options.hooks;
     if (!this.#perSsrc) {
-      if (this.#transportLane < 0) {
-        this.#transportLane = this.#newLane(ssrc);
+      if (this.#transportLane === undefined) {
+        this.#transportLane = hooks.onLaneCreated(this.#nextId++, ssrc);
       } else if (this.#table.size === 0) {
-        this.reset = true; // Every stream had timed out.
+        this.resetFilter = true; // Every stream had timed out.
       }
       return { ssrc, lastSeenUs: 0, lane: this.#transportLane };
     }
     const dormant = this.#dormant.get(ssrc);
     if (dormant !== undefined) {
       this.#dormant.delete(ssrc);
-      this.reset = true;
-      this.#options.hooks.onLaneRevived(dormant);
+      this.resetFilter = true;
+      hooks.onLaneRevived(dormant);
       return { ssrc, lastSeenUs: 0, lane: dormant };
     }
-    return { ssrc, lastSeenUs: 0, lane: this.#newLane(ssrc) };
+    return { ssrc, lastSeenUs: 0, lane: hooks.onLaneCreated(this.#nextId++, ssrc) };
   }
 
-  #retire(entry: LaneEntry): void {
+  #retire(entry: LaneEntry<L>): void {
     if (!this.#perSsrc) return; // The transport lane lives on.
-    if (this.#options.kind === "rtp-timestamp") {
-      this.#drop(entry.lane);
+    const hooks = this.#options.hooks;
+    if (this.#kind === "rtp-timestamp") {
+      hooks.onLaneDropped(entry.lane);
       return;
     }
-    this.#options.hooks.onLaneRetired(entry.lane);
+    hooks.onLaneRetired(entry.lane);
     this.#dormant.set(entry.ssrc, entry.lane);
     if (this.#dormant.size > MAX_DORMANT_LANES) {
       const [oldestSsrc, oldestLane] = this.#dormant.entries().next().value!;
       this.#dormant.delete(oldestSsrc);
-      this.#drop(oldestLane);
+      hooks.onLaneDropped(oldestLane);
     }
-  }
-
-  #newLane(ssrc: number): number {
-    const lane = this.#freeLanes.pop() ?? this.#nextLane++;
-    this.#options.hooks.onLaneCreated(lane, ssrc);
-    return lane;
-  }
-
-  #drop(lane: number): void {
-    this.#options.hooks.onLaneDropped(lane);
-    this.#freeLanes.push(lane);
   }
 }

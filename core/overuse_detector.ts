@@ -15,7 +15,8 @@ const K_UP = 0.0087;
 const K_DOWN = 0.039;
 const MIN_THRESHOLD_MS = 6;
 const MAX_THRESHOLD_MS = 600;
-const INITIAL_THRESHOLD_MS = 12.5;
+/** The threshold a detector starts with, ms: what a lane reports before its first verdict. */
+export const INITIAL_THRESHOLD_MS = 12.5;
 const MAX_TIME_DELTA_MS = 100;
 
 /** Options of {@linkcode OveruseDetector}. */

@@ -75,8 +75,8 @@ function start(options: CoordinatorOptions): void {
       clearInterval() {},
     },
     onEstimate: (bitrateBps, ssrcs) => post({ type: "estimate", bitrateBps, ssrcs }),
-    onRemb: (packet, bitrateBps, ssrcs) =>
-      post({ type: "remb", packet, bitrateBps, ssrcs: [...ssrcs] }),
+    onRemb: (packet, bitrateBps, ssrcs, source) =>
+      post({ type: "remb", packet, bitrateBps, ssrcs: [...ssrcs], source }),
     onEvent: (event) => post({ type: "event", event }),
     onError: (error) => post({ type: "error", message: String(error) }),
   });

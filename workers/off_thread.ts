@@ -15,6 +15,7 @@
 import { callSafely, report } from "../core/_callbacks.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { checkBitrate } from "../core/remb_throttler.ts";
+import type { RembSource } from "../core/receive_side_controller.ts";
 import { checkRange } from "../core/estimator_settings.ts";
 import {
   checkCoordinatorOptions,
@@ -77,7 +78,7 @@ export interface Snapshot {
 /** Messages of the coordinator worker. */
 export type FromCoordinatorWorker =
   | { type: "estimate"; bitrateBps: number; ssrcs: number[] }
-  | { type: "remb"; packet: Uint8Array; bitrateBps: number; ssrcs: number[] }
+  | { type: "remb"; packet: Uint8Array; bitrateBps: number; ssrcs: number[]; source: RembSource }
   | { type: "event"; event: CoordinatorEvent }
   | { type: "error"; message: string }
   | { type: "snapshot"; snapshot: Snapshot }
@@ -501,7 +502,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
       case "remb":
         if (this.#options.onRemb) {
           this.#safe(() =>
-            this.#options.onRemb!(message.packet, message.bitrateBps, message.ssrcs)
+            this.#options.onRemb!(message.packet, message.bitrateBps, message.ssrcs, message.source)
           );
         }
         break;

@@ -1,0 +1,375 @@
+/**
+ * The coordinators' options: their types, their defaults (each stated once, here), their
+ * validation, and the host they choose.
+ *
+ * @module
+ */
+
+import {
+  checkChoice,
+  checkFunctions,
+  checkRange,
+  type EstimatorSettings,
+  type ResolvedSettings,
+  resolveSettings,
+} from "../core/estimator_settings.ts";
+import type { EstimatorKind } from "../core/lane_table.ts";
+import type { RembCallback } from "../core/receive_side_controller.ts";
+import type { BandwidthUsage, RateControlState } from "../core/types.ts";
+import type { Clock, Timers } from "./clock.ts";
+import {
+  type HostCallbacks,
+  type HostKind,
+  InlineHost,
+  type LaneHost,
+  PoolHost,
+  type Transport,
+  type WorkerFactory,
+  WorkerPerStreamHost,
+  type WorkerSources,
+} from "./hosts.ts";
+import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
+
+/** Something the application may want to know about. */
+export type CoordinatorEvent =
+  | {
+    /** A new SSRC was turned away because `maxStreams` streams are active. */
+    type: "stream-refused";
+    /** The refused SSRC. */
+    ssrc: number;
+    /** Active streams at the time. */
+    activeStreams: number;
+  }
+  | {
+    /** A lane's worker failed; the lane now runs inline from the state it had. */
+    type: "lane-failed";
+    /** SSRC the lane was opened for. */
+    ssrc: number;
+    /** What the worker reported. */
+    error: string;
+  }
+  | {
+    /** The estimator changed between abs-send-time and RTP timestamps, starting afresh. */
+    type: "estimator-switched";
+    /** The new estimator. */
+    kind: EstimatorKind;
+  }
+  | {
+    /**
+     * An off-thread coordinator's worker died or fell too far behind; a coordinator on the
+     * receiving thread took over, and the estimate restarted.
+     */
+    type: "coordinator-failed";
+    /** What happened. */
+    error: string;
+  };
+
+/**
+ * Options of {@linkcode Coordinator}: the estimator settings (grouping, filter, bitrate bounds, stream
+ * timeout — a silent stream's worker ends with it), the host and its batching, limits, callbacks,
+ * and injectable clock, timers and workers.
+ */
+export interface CoordinatorOptions extends EstimatorSettings {
+  /**
+   * Where the delay pipelines run.
+   *
+   * @default {"worker-per-stream"}
+   */
+  host?: HostKind;
+  /**
+   * How worker hosts move batches: shared-memory slots with a doorbell per worker (no message per
+   * batch; results are collected at the next flush, or at once while {@linkcode Coordinator.flush}
+   * is awaited), or transferred buffers, one message per worker and flush each way.
+   *
+   * @default {"shared-memory"}
+   */
+  transport?: Transport;
+  /**
+   * Workers of the `pool` host.
+   *
+   * @default {1}
+   */
+  poolSize?: number;
+  /**
+   * Longest time a record waits before its batch is sent, ms.
+   *
+   * @default {10}
+   */
+  flushIntervalMs?: number;
+  /**
+   * Records per batch; a full batch is sent at once.
+   *
+   * @default {64}
+   */
+  batchSize?: number;
+  /**
+   * Streams tracked at once; packets of further SSRCs are refused and counted.
+   *
+   * @default {64}
+   */
+  maxStreams?: number;
+  /**
+   * A lane whose worker has not answered for this long (real time) is declared failed and runs
+   * inline, ms.
+   *
+   * @default {2000}
+   */
+  workerTimeoutMs?: number;
+  /**
+   * Records waiting for their workers before the coordinator stops waiting: past this backlog every
+   * worker lane moves inline, so nothing queues without limit.
+   *
+   * @default {262144}
+   */
+  maxPendingRecords?: number;
+  /**
+   * SSRC the REMB packets are sent from.
+   *
+   * @default {1}
+   */
+  senderSsrc?: number;
+  /**
+   * Longest time between two REMB packets while an estimate exists, ms.
+   *
+   * @default {1000}
+   */
+  rembIntervalMs?: number;
+  /**
+   * A bitrate to announce by REMB from the first packet until the first estimate, repeated every
+   * `min(rembIntervalMs, 250)` ms, for senders that adopt an early REMB as their start rate; left
+   * out, nothing goes out before the first estimate but a cap (libwebrtc's behaviour).
+   *
+   * @default {undefined}
+   */
+  startRembBps?: number;
+  /** Called with each estimate, exactly where the core estimator would call it. */
+  onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
+  /**
+   * Called with each REMB packet to send, its bitrate, its SSRCs (those of the estimate, or for a
+   * cap the active ones; the first 255 in ascending order when there are more, as the packet's count
+   * is 8 bits), and why it was sent.
+   */
+  onRemb?: RembCallback;
+  /** Called on refused streams, failed workers and estimator switches. */
+  onEvent?: (event: CoordinatorEvent) => void;
+  /**
+   * Receives what a callback threw; the coordinator carries on.
+   *
+   * @default {console.error}
+   */
+  onError?: (error: unknown) => void;
+  /** The clock; injected in tests. */
+  clock?: Clock;
+  /** The timers; injected in tests (a no-op timer plus explicit `flush()` calls). */
+  timers?: Timers;
+  /** Makes the spawner worker; injected in tests to count or break workers. */
+  workerFactory?: WorkerFactory;
+  /**
+   * Where worker code comes from: the self-contained bundle (works from any import URL and offline),
+   * or the module files next to this one.
+   *
+   * @default {"bundle"}
+   */
+  workerSources?: "bundle" | "module" | WorkerSources;
+}
+
+/** Per-stream figures in {@linkcode CoordinatorStats}. */
+export interface CoordinatorStreamStats {
+  /** The SSRC. */
+  ssrc: number;
+  /** Verdict of its lane at its last replayed packet. */
+  usage: BandwidthUsage;
+  /** Its lane's delay offset after the last returned batch, ms. */
+  delayOffsetMs: number;
+  /** Its lane's modified offset, ms. */
+  modifiedOffsetMs: number;
+  /** Its lane's threshold, ms. */
+  thresholdMs: number;
+  /** Packets replayed. */
+  packets: number;
+}
+
+/** A snapshot of the coordinator. */
+export interface CoordinatorStats {
+  /** Active estimator. */
+  mode: EstimatorKind | undefined;
+  /** Estimate in bps (0 without one). */
+  estimateBps: number;
+  /** Fused detector state. */
+  usage: BandwidthUsage;
+  /** AIMD state. */
+  rateControlState: RateControlState;
+  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
+  incomingRateBps: number;
+  /** Host in use. */
+  host: HostKind;
+  /** Workers alive. */
+  liveWorkers: number;
+  /** Records written but not yet replayed. */
+  pendingRecords: number;
+  /** Packets accepted. */
+  packets: number;
+  /** Streams refused for `maxStreams`. */
+  refusedStreams: number;
+  /** Packets of refused streams. */
+  refusedPackets: number;
+  /** Packets the abs-send-time estimator ignored for lacking the extension. */
+  packetsWithoutAbsSendTime: number;
+  /** Lanes whose worker failed and that now run inline. */
+  failedLanes: number;
+  /** REMB packets emitted. */
+  rembsSent: number;
+  /** Active streams. */
+  streams: CoordinatorStreamStats[];
+}
+
+/** The coordinator's own defaults; the estimator's are in core/estimator_settings.ts. */
+export const COORDINATOR_DEFAULTS = {
+  host: "worker-per-stream",
+  transport: "shared-memory",
+  poolSize: 1,
+  flushIntervalMs: 10,
+  batchSize: 64,
+  maxStreams: 64,
+  workerTimeoutMs: 2000,
+  maxPendingRecords: 262_144,
+  senderSsrc: 1,
+  rembIntervalMs: 1000,
+} as const satisfies Partial<CoordinatorOptions>;
+
+/** {@linkcode CoordinatorOptions} checked, with every default applied. */
+export interface ResolvedCoordinatorOptions {
+  /** The estimator settings. */
+  settings: ResolvedSettings;
+  /** Where the pipelines run. */
+  host: HostKind;
+  /** How worker hosts move batches. */
+  transport: Transport;
+  /** Workers of the pool host. */
+  poolSize: number;
+  /** Longest wait before a batch is sent, ms. */
+  flushIntervalMs: number;
+  /** Records per batch. */
+  batchSize: number;
+  /** Streams tracked at once. */
+  maxStreams: number;
+  /** Silence after which a worker lane is declared failed, ms. */
+  workerTimeoutMs: number;
+  /** Backlog past which worker lanes move inline. */
+  maxPendingRecords: number;
+  /** SSRC REMB packets are sent from. */
+  senderSsrc: number;
+  /** Longest time between two REMB packets, ms. */
+  rembIntervalMs: number;
+  /** Start-phase REMB bitrate, if any. */
+  startRembBps: number | undefined;
+}
+
+/**
+ * Validates coordinator options without creating anything (no worker, no timer), and applies the
+ * defaults.
+ *
+ * @param options The options.
+ * @returns The options with defaults applied.
+ * @throws {TypeError} An option has the wrong type.
+ * @throws {RangeError} An option is out of range, or two options contradict each other.
+ * @example
+ * ```ts
+ * import { checkCoordinatorOptions } from "./coordinator_options.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkCoordinatorOptions({ batchSize: 0 }), RangeError);
+ * assert.equal(checkCoordinatorOptions({}).settings.grouping, "per-stream");
+ * ```
+ */
+export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCoordinatorOptions {
+  const settings = resolveSettings("coordinator", options);
+  const subject = "coordinator";
+  checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
+  checkChoice(subject, "transport", options.transport, ["shared-memory", "transfer"]);
+  checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
+  checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
+    min: 1,
+    max: 1000,
+    integer: false,
+  });
+  checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
+  checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
+  checkRange(subject, "senderSsrc", options.senderSsrc, {
+    min: 0,
+    max: 0xffffffff,
+    integer: true,
+  });
+  checkRange(subject, "rembIntervalMs", options.rembIntervalMs, {
+    min: 1,
+    max: 60_000,
+    integer: false,
+  });
+  checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
+    min: 1,
+    max: 600_000,
+    integer: false,
+  });
+  checkRange(subject, "maxPendingRecords", options.maxPendingRecords, {
+    min: 1024,
+    max: 1 << 26,
+    integer: true,
+  });
+  checkRange(subject, "startRembBps", options.startRembBps, {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    integer: true,
+  });
+  checkFunctions(subject, options as Record<string, unknown>, [
+    "onEstimate",
+    "onRemb",
+    "onEvent",
+    "onError",
+    "workerFactory",
+  ]);
+  const d = COORDINATOR_DEFAULTS;
+  return {
+    settings,
+    host: options.host ?? d.host,
+    transport: options.transport ?? d.transport,
+    poolSize: options.poolSize ?? d.poolSize,
+    flushIntervalMs: options.flushIntervalMs ?? d.flushIntervalMs,
+    batchSize: options.batchSize ?? d.batchSize,
+    maxStreams: options.maxStreams ?? d.maxStreams,
+    workerTimeoutMs: options.workerTimeoutMs ?? d.workerTimeoutMs,
+    maxPendingRecords: options.maxPendingRecords ?? d.maxPendingRecords,
+    senderSsrc: options.senderSsrc ?? d.senderSsrc,
+    rembIntervalMs: options.rembIntervalMs ?? d.rembIntervalMs,
+    startRembBps: options.startRembBps,
+  };
+}
+
+/**
+ * Makes the host the options ask for; worker hosts start their spawner (a pool its workers) here.
+ *
+ * @param options The options as given (worker code and factory).
+ * @param resolved The same, checked.
+ * @param callbacks Where the host reports.
+ * @returns The host.
+ */
+export function createHost(
+  options: CoordinatorOptions,
+  resolved: ResolvedCoordinatorOptions,
+  callbacks: HostCallbacks,
+): LaneHost {
+  if (resolved.host === "inline") return new InlineHost(callbacks);
+  const custom = options.workerSources;
+  const hostOptions = {
+    sources: custom === "module"
+      ? moduleWorkerSources()
+      : typeof custom === "object"
+      ? custom
+      : defaultWorkerSources(),
+    factory: options.workerFactory ??
+      ((url: string | URL, name: string) => new Worker(url, { type: "module", name })),
+    transport: resolved.transport,
+    batchSize: resolved.batchSize,
+  };
+  return resolved.host === "pool"
+    ? new PoolHost(callbacks, hostOptions, resolved.poolSize)
+    : new WorkerPerStreamHost(callbacks, hostOptions);
+}

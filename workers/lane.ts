@@ -1,0 +1,231 @@
+/**
+ * A lane as the coordinator tracks it for its whole life: its place on a host, its batches on the
+ * way out and back, its pipeline figures, and its state, which one method per event moves.
+ *
+ * ```
+ *   open ──► starting ──(first answer)──► running ──(streams time out)──► quiet
+ *               │                           ▲  ▲                           │ (nothing in flight)
+ *               │          (stream returns) │  └────────── revive ─────────┤
+ *               │                           │                              ▼
+ *               │                           └───────── revive ◄────── released
+ *   any state ──(table drops it)──► dropped ──(nothing in flight)──► forgotten
+ *   a worker fails ──► the lane moves to the inline fallback host, keeping its state
+ * ```
+ *
+ * @module
+ */
+
+import type { LaneConfig } from "../core/delay_pipeline.ts";
+import { FIGURE_COUNT, PacketBatch } from "../core/packet_batch.ts";
+import type { LaneHost } from "./hosts.ts";
+import { Fifo } from "./_fifo.ts";
+
+/** Where a lane is in its life. */
+export type LaneState =
+  /** Opened on a worker that has not answered yet (starting one can take a second). */
+  | "starting"
+  /** Its host answers. */
+  | "running"
+  /** Its streams timed out; the host is told once nothing of it is in flight. */
+  | "quiet"
+  /** The host freed its thread; a returning stream opens it again with the detector it had. */
+  | "released"
+  /** Gone; forgotten once nothing of it is in flight. */
+  | "dropped";
+
+/** What every lane of a coordinator shares. */
+export interface LaneOptions {
+  /** Records per batch. */
+  batchSize: number;
+  /** Pipeline settings. */
+  config: LaneConfig;
+  /** Called once a dropped lane has nothing in flight and its host was told. */
+  onForgotten: (lane: Lane) => void;
+}
+
+// Spare batches a lane keeps, so steady state allocates none.
+const FREE_BATCHES = 4;
+
+/**
+ * One lane: the records admitted to it and not yet sent, the batches in flight and back, and the
+ * detector figures its host last reported.
+ *
+ * @example
+ * ```ts
+ * import { Lane } from "./lane.ts";
+ * import { InlineHost } from "./hosts.ts";
+ * import assert from "node:assert/strict";
+ * const host = new InlineHost({ onResults() {}, onLaneFailed() {} });
+ * const config = { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 } as const;
+ * const lane = new Lane(0, 7, host, { batchSize: 64, config, onForgotten() {} });
+ * assert.equal(lane.state, "starting");
+ * lane.retire();
+ * assert.equal(lane.state, "released"); // Nothing in flight: released at once.
+ * ```
+ */
+export class Lane {
+  /** Lane id, never reused. */
+  readonly id: number;
+  /** The SSRC the lane was opened for. */
+  readonly ssrc: number;
+  /** Where it is. */
+  state: LaneState;
+  /** The host its pipeline runs on. */
+  host: LaneHost;
+  /** Records admitted and not yet sent. */
+  pending: PacketBatch;
+  /** Records in `pending`. */
+  pendingLength = 0;
+  /** Record counts of the batches sent and not back, oldest first. */
+  readonly inFlight = new Fifo<number>();
+  /** Real time the oldest batch in flight was sent, or the last answer came. */
+  waitingSinceMs = 0;
+  /** Batches back with their verdicts, their record counts in `length`. */
+  readonly returned = new Fifo<PacketBatch>();
+  /** Records of the first returned batch already replayed. */
+  cursor = 0;
+  /** The pipeline figures its host last reported (see `writeFigures` of the pipeline). */
+  readonly figures = new Float64Array(FIGURE_COUNT);
+  readonly #config: LaneConfig;
+  readonly #batchSize: number;
+  readonly #onForgotten: (lane: Lane) => void;
+  readonly #free: PacketBatch[] = [];
+
+  /**
+   * Opens a lane on a host.
+   *
+   * @param id Lane id, never reused.
+   * @param ssrc The SSRC it is opened for.
+   * @param host Where its pipeline runs.
+   * @param options Records per batch, pipeline settings, and what to call once a dropped lane has
+   * nothing in flight (its host told).
+   */
+  constructor(id: number, ssrc: number, host: LaneHost, options: LaneOptions) {
+    this.id = id;
+    this.ssrc = ssrc;
+    this.host = host;
+    this.#config = options.config;
+    this.#batchSize = options.batchSize;
+    this.#onForgotten = options.onForgotten;
+    this.pending = new PacketBatch(options.batchSize);
+    this.state = "starting";
+    host.open(id, ssrc, options.config, undefined);
+  }
+
+  /** Whether nothing of it is pending or in flight. */
+  get idle(): boolean {
+    return this.pendingLength === 0 && this.inFlight.length === 0;
+  }
+
+  /**
+   * Sends the pending records to the host as one batch.
+   *
+   * @param realNowMs Real time, for the watchdog.
+   */
+  submit(realNowMs: number): void {
+    const length = this.pendingLength;
+    if (this.inFlight.length === 0) this.waitingSinceMs = realNowMs;
+    this.host.submit(this.id, this.pending, length);
+    this.inFlight.push(length);
+    this.pending = this.#free.pop() ?? new PacketBatch(this.#batchSize);
+    this.pendingLength = 0;
+  }
+
+  /**
+   * A batch came back with its verdicts.
+   *
+   * @param batch The batch.
+   * @param length Its records.
+   * @param realNowMs Real time, for the watchdog.
+   */
+  onResults(batch: PacketBatch, length: number, realNowMs: number): void {
+    this.inFlight.shift();
+    if (this.state === "starting") this.state = "running";
+    this.waitingSinceMs = realNowMs;
+    batch.length = length;
+    this.returned.push(batch);
+    this.figures.set(batch.figures);
+    this.#settle();
+  }
+
+  /**
+   * The verdict of the next record to replay, or -1 while its batch is not back.
+   *
+   * @returns The verdict (0 normal, 1 underusing, 2 overusing), or -1.
+   */
+  nextVerdict(): number {
+    const batch = this.returned.peek();
+    if (batch === undefined) return -1;
+    const verdict = batch.usage[this.cursor];
+    if (++this.cursor === batch.length) {
+      this.returned.shift();
+      this.cursor = 0;
+      if (batch.capacity === this.#batchSize && this.#free.length < FREE_BATCHES) {
+        this.#free.push(batch);
+      }
+    }
+    return verdict;
+  }
+
+  /** Its streams all timed out: the host may free it once nothing is in flight. */
+  retire(): void {
+    if (this.state === "dropped") return;
+    this.state = "quiet";
+    this.#settle();
+  }
+
+  /** A stream came back: a released lane opens again with the detector it had. */
+  revive(): void {
+    if (this.state === "released") {
+      this.host.open(this.id, this.ssrc, this.#config, this.figures);
+      this.state = "starting";
+    } else if (this.state === "quiet") {
+      this.state = "running";
+    }
+  }
+
+  /** The lane is gone: once nothing of it is in flight, its host is told and it is forgotten. */
+  drop(): void {
+    this.state = "dropped";
+    this.#settle();
+  }
+
+  /**
+   * Its worker failed: what was in flight is lost, so those records keep the lane's last verdict,
+   * and the lane carries on on `fallback` from the detector state it had.
+   *
+   * @param fallback The inline host.
+   */
+  failOver(fallback: LaneHost): void {
+    this.host = fallback;
+    const verdict = this.figures[LAST_VERDICT];
+    for (let length = this.inFlight.shift(); length !== undefined; length = this.inFlight.shift()) {
+      const batch = new PacketBatch(length);
+      batch.usage.fill(verdict);
+      batch.length = length;
+      this.returned.push(batch);
+    }
+    if (this.state === "dropped") {
+      this.#settle();
+      return;
+    }
+    fallback.open(this.id, this.ssrc, this.#config, this.figures);
+    this.state = this.state === "quiet" || this.state === "released" ? "quiet" : "running";
+    this.#settle();
+  }
+
+  // Tells the host what it may free once nothing of the lane is pending or in flight.
+  #settle(): void {
+    if (!this.idle) return;
+    if (this.state === "dropped") {
+      this.host.drop(this.id);
+      this.#onForgotten(this);
+    } else if (this.state === "quiet") {
+      this.state = "released";
+      this.host.retire(this.id);
+    }
+  }
+}
+
+/** Where the detector's state in the figures says its last verdict is. */
+const LAST_VERDICT = 10;
