@@ -100,7 +100,7 @@ export {
   type RembPhase,
   type SendTimeSource,
 } from "./interceptor/estimator_interceptor.ts";
-export { ntpToAbsSendTime } from "./interceptor/abs_capture_time.ts";
+export { ntpToAbsSendTime } from "./core/abs_capture_time.ts";
 export {
   isRtcp,
   type RtpExtensionForm,

@@ -318,6 +318,7 @@ export class BandwidthEstimator {
    */
   removeStream(ssrc: number): void {
     checkUint32(ssrc, "ssrc", "remove stream");
+    this.#controller.onStreamRemoved(ssrc);
     this.#controller.removeStream(ssrc);
     this.#lanes.remove(ssrc);
   }

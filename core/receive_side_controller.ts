@@ -217,6 +217,15 @@ export class ReceiveSideController {
     }
   }
 
+  /**
+   * The application removed a stream: it leaves the start-phase REMB at once.
+   *
+   * @param ssrc The stream.
+   */
+  onStreamRemoved(ssrc: number): void {
+    if (this.#seen.includes(ssrc)) this.#seen = Object.freeze(this.#seen.filter((s) => s !== ssrc));
+  }
+
   // --- replay order -------------------------------------------------------------------------------
 
   /**

@@ -86,9 +86,7 @@ const WARM_UP_ITERATIONS = 300;
   const source = new ByteStream();
   const clock = { now: 0, nowMs: () => clock.now };
   const interceptor = new EstimatorInterceptor("bench", {
-    host: "inline",
-    clock,
-    timers: noTimers,
+    coordinator: { host: "inline", clock, timers: noTimers },
   });
   interceptor.bindRTCPWriter({ write() {} });
   const reader = interceptor.bindRemoteStream({

@@ -220,7 +220,7 @@ export function receiverEstimationConfig(
  * import assert from "node:assert/strict";
  * const { pc, estimator, close } = createEstimatingPeerConnection(
  *   { iceServers: [] },
- *   { estimator: { host: "inline" } },
+ *   { estimator: { coordinator: { host: "inline" } } },
  * );
  * pc.addTransceiver("video", { direction: "recvonly" });
  * const offer = await pc.createOffer();
@@ -256,7 +256,7 @@ export function createEstimatingPeerConnection(
  * import { RTCPeerConnection } from "npm:werift@0.25.2";
  * import assert from "node:assert/strict";
  * const pc = new RTCPeerConnection(receiverEstimationConfig({ iceServers: [] }));
- * const { estimator, stats } = attachEstimator(pc, { estimator: { host: "inline" } });
+ * const { estimator, stats } = attachEstimator(pc, { estimator: { coordinator: { host: "inline" } } });
  * assert.equal(stats().rtpPackets, 0);
  * await pc.close(); // Closing the connection closes its estimator.
  * assert.ok(estimator.closed);

@@ -51,9 +51,7 @@ function advanceTo(targetMs: number): void {
 let estimates: number[] = []; // this hour's REMB values only, so the soak itself holds nothing
 let broken = false;
 const interceptor = new EstimatorInterceptor("soak", {
-  host: "inline",
-  clock: { nowMs: () => nowMs },
-  timers: fakeTimers,
+  coordinator: { host: "inline", clock: { nowMs: () => nowMs }, timers: fakeTimers },
   logger: { warn() {}, error: (message) => console.error(message) },
 });
 let rembs = 0;

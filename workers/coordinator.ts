@@ -294,6 +294,7 @@ export class Coordinator implements ReceiveCoordinator {
       );
     }
     this.#lanes.remove(ssrc);
+    this.#controller.onStreamRemoved(ssrc);
     this.#log.push(ENTRY_REMOVE, ssrc, undefined);
     this.#drain();
   }

@@ -319,6 +319,11 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
     max: Number.MAX_SAFE_INTEGER,
     integer: true,
   });
+  if (options.startRembBps !== undefined && options.startRembBps > settings.maxBitrateBps) {
+    throw new RangeError(
+      `Cannot create coordinator as 'startRembBps' must not exceed 'maxBitrateBps': current values are ${options.startRembBps} and ${settings.maxBitrateBps}`,
+    );
+  }
   checkFunctions(subject, options as Record<string, unknown>, [
     "onEstimate",
     "onRemb",
@@ -326,6 +331,8 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
     "onError",
     "workerFactory",
   ]);
+  checkMethods("clock", options.clock, ["nowMs"]);
+  checkMethods("timers", options.timers, ["setInterval", "clearInterval"]);
   const d = COORDINATOR_DEFAULTS;
   return {
     settings,
@@ -372,4 +379,17 @@ export function createHost(
   return resolved.host === "pool"
     ? new PoolHost(callbacks, hostOptions, resolved.poolSize)
     : new WorkerPerStreamHost(callbacks, hostOptions);
+}
+
+function checkMethods(name: string, value: unknown, methods: readonly string[]): void {
+  if (value === undefined) return;
+  const object = value as Record<string, unknown>;
+  if (
+    typeof value !== "object" || value === null ||
+    methods.some((m) => typeof object[m] !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot create coordinator as '${name}' must have the methods ${methods.join(", ")}`,
+    );
+  }
 }

@@ -48,9 +48,7 @@ if (mode === "coordinator") {
   close = () => coordinator.close();
 } else {
   const interceptor = new EstimatorInterceptor("probe", {
-    host: "inline",
-    clock,
-    timers,
+    coordinator: { host: "inline", clock, timers },
     logger: { warn() {}, error() {} },
   });
   interceptor.bindRTCPWriter({ write: onRemb });

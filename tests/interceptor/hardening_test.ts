@@ -37,11 +37,13 @@ const legit = generateTrace({
 function run(flood: boolean, host: "inline" | "worker-per-stream") {
   const time = new FakeTime(legit[0].arrivalTimeMs);
   const interceptor = new EstimatorInterceptor("flood", {
-    host,
-    workerSources: "module",
-    maxStreams: 2,
-    clock: time.clock,
-    timers: time.timers,
+    coordinator: {
+      host,
+      workerSources: "module",
+      maxStreams: 2,
+      clock: time.clock,
+      timers: time.timers,
+    },
     logger: quiet,
   });
   const rembs: number[] = [];
@@ -94,9 +96,7 @@ Deno.test("EstimatorInterceptor under a flood of 10,000 SSRCs keeps workers boun
 Deno.test("EstimatorInterceptor goes on when the RTCP writer never settles, and close() still ends it", async () => {
   const time = new FakeTime(legit[0].arrivalTimeMs);
   const interceptor = new EstimatorInterceptor("hung-writer", {
-    host: "inline",
-    clock: time.clock,
-    timers: time.timers,
+    coordinator: { host: "inline", clock: time.clock, timers: time.timers },
     logger: quiet,
   });
   let writes = 0;
@@ -116,9 +116,7 @@ Deno.test("EstimatorInterceptor goes on when the RTCP writer never settles, and 
 Deno.test("EstimatorInterceptor refuses binds after close() with InterceptorClosedError", async () => {
   const time = new FakeTime(1000);
   const interceptor = new EstimatorInterceptor("closed", {
-    host: "inline",
-    clock: time.clock,
-    timers: time.timers,
+    coordinator: { host: "inline", clock: time.clock, timers: time.timers },
     logger: quiet,
   });
   await interceptor.close();

@@ -31,7 +31,10 @@ Deno.test("werift adapter: a werift sender on 127.0.0.1 gets our REMB from its f
   const { pc: sender, transceiver, offer } = await newWeriftSender();
   const rtpSeen: number[] = [];
   const receiver = createEstimatingPeerConnection(LOOPBACK_ICE, {
-    estimator: { host: "inline", logger: { warn: console.warn, error: console.error } },
+    estimator: {
+      coordinator: { host: "inline" },
+      logger: { warn: console.warn, error: console.error },
+    },
     onRtp: (packet) => rtpSeen.push(packet.length),
   });
   const events: EstimatorEvent[] = [];

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { RtpHeader } from "../core/rtp_header.ts";
+import type { RtpHeader } from "./rtp_header.ts";
 
 /** Data bytes of the element: the 64-bit capture timestamp, optionally a 64-bit clock offset. */
 const SHORT_ELEMENT_BYTES = 8;
@@ -49,7 +49,7 @@ export function ntpToAbsSendTime(seconds: number, fraction: number): number {
  * @example
  * ```ts
  * import { readAbsCaptureTime } from "./abs_capture_time.ts";
- * import { RtpHeader } from "../core/rtp_header.ts";
+ * import { RtpHeader } from "./rtp_header.ts";
  * import assert from "node:assert/strict";
  *
  * const packet = new Uint8Array(28);
