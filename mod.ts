@@ -95,6 +95,7 @@ export {
   type EstimatorInterceptorOptions,
   type EstimatorInterceptorStats,
   InterceptorClosedError,
+  type InterceptorCoordinatorOptions,
   type InterceptorStreamStats,
   type Logger,
   type RembPhase,
