@@ -12,52 +12,16 @@ import { createLanePipeline, type DelayPipeline } from "./delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "./lane_table.ts";
 import { INITIAL_THRESHOLD_MS } from "./overuse_detector.ts";
 import { PacketBatch } from "./packet_batch.ts";
-import { ReceiveSideController, type RembCallback } from "./receive_side_controller.ts";
-import {
-  checkFunctions,
-  checkRange,
-  type EstimatorSettings,
-  resolveSettings,
-} from "./estimator_settings.ts";
+import { type ControllerState, ReceiveSideController } from "./receive_side_controller.ts";
+import { type ReceiveSideOptions, resolveRembPolicy } from "./receive_side_options.ts";
+import { type EstimatorSettings, resolveSettings } from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
 
 const MAX_UINT32 = 0xffffffff;
 
-/** Options of {@linkcode BandwidthEstimator}: the estimator settings and its callbacks. */
-export interface BandwidthEstimatorOptions extends EstimatorSettings {
-  /**
-   * Called synchronously whenever libwebrtc would call `OnReceiveBitrateChanged`, with the estimate
-   * in bps and the SSRCs it covers, ascending. The SSRC array is frozen and reused until the set of
-   * streams changes, so keeping it is safe and reporting allocates nothing.
-   */
-  onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
-  /**
-   * Called with each REMB packet to send (the same throttling, resend and bytes as the
-   * coordinators'): the packet, its bitrate and SSRCs, and why it was sent. Without it no REMB is
-   * made.
-   */
-  onRemb?: RembCallback;
-  /**
-   * SSRC the REMB packets are sent from.
-   *
-   * @default {1}
-   */
-  senderSsrc?: number;
-  /**
-   * Longest time between two REMB packets while an estimate exists, ms; resends happen in
-   * {@linkcode BandwidthEstimator.process}.
-   *
-   * @default {1000}
-   */
-  rembIntervalMs?: number;
-  /**
-   * Receives an error thrown by a callback; the packet path carries on regardless.
-   *
-   * @default {console.error}
-   */
-  onError?: (error: unknown) => void;
-}
+/** Options of {@linkcode BandwidthEstimator}: the estimator settings, its callbacks and REMB. */
+export interface BandwidthEstimatorOptions extends EstimatorSettings, ReceiveSideOptions {}
 
 /** Which estimator is active. */
 export type EstimatorMode = EstimatorKind;
@@ -84,34 +48,18 @@ export interface StreamStats {
   lastPacketMs: number;
 }
 
-/** A snapshot of the estimator's state. */
-export interface EstimatorStats {
-  /** The active estimator, or `undefined` before the first packet. */
-  mode: EstimatorMode | undefined;
-  /** The estimate in bps; 0 without a valid estimate or active stream. */
-  estimateBps: number;
-  /** Fused detector state after the last packet. */
-  usage: BandwidthUsage;
-  /** State of the AIMD controller. */
-  rateControlState: RateControlState;
-  /** Incoming rate over the last second at the last packet, bps; 0 while unavailable. */
-  incomingRateBps: number;
+/** A snapshot of the estimator's state: the controller's figures, and the lanes'. */
+export interface EstimatorStats extends ControllerState {
   /** Delay offset of the stream that dominates the fused state, ms. */
   delayOffsetMs: number;
   /** That stream's modified offset, ms. */
   modifiedOffsetMs: number;
   /** That stream's threshold, ms. */
   thresholdMs: number;
-  /** Round-trip time the controller uses, ms. */
-  rttMs: number;
-  /** Link-capacity estimate in bps, when the controller has one. */
-  linkCapacityBps: number | undefined;
   /** Packets accepted since construction. */
   packets: number;
   /** Packets ignored because the abs-send-time estimator was active and they lacked the extension. */
   packetsWithoutAbsSendTime: number;
-  /** Times the estimator switched between abs-send-time and RTP timestamps. */
-  modeSwitches: number;
   /** Active streams, ascending by SSRC. */
   streams: StreamStats[];
 }
@@ -184,30 +132,12 @@ export class BandwidthEstimator {
    */
   constructor(options: BandwidthEstimatorOptions = {}) {
     const settings = resolveSettings("estimator", options);
-    checkFunctions("estimator", options as Record<string, unknown>, [
-      "onEstimate",
-      "onRemb",
-      "onError",
-    ]);
-    checkRange("estimator", "senderSsrc", options.senderSsrc, {
-      min: 0,
-      max: 0xffffffff,
-      integer: true,
-    });
-    checkRange("estimator", "rembIntervalMs", options.rembIntervalMs, {
-      min: 1,
-      max: 60_000,
-      integer: false,
-    });
+    const remb = resolveRembPolicy("estimator", options, settings.maxBitrateBps);
     const onError = options.onError ??
       ((error) => console.error("Estimator callback threw:", error));
     this.#controller = new ReceiveSideController({
       settings,
-      remb: {
-        senderSsrc: options.senderSsrc ?? 1,
-        resendIntervalMs: options.rembIntervalMs ?? 1000,
-        startRembBps: undefined,
-      },
+      remb,
       onEstimate: options.onEstimate,
       onRemb: options.onRemb,
       onStreamsExpired: (nowUs) => this.#lanes.expire(nowUs),
@@ -377,19 +307,12 @@ export class BandwidthEstimator {
     const state = controller.state();
     const dominant = dominantStream(streams, state.usage);
     return {
-      mode: state.mode,
-      estimateBps: state.estimateBps,
-      usage: state.usage,
-      rateControlState: state.rateControlState,
-      incomingRateBps: controller.incomingRateBps() ?? 0,
+      ...state,
       delayOffsetMs: dominant?.delayOffsetMs ?? 0,
       modifiedOffsetMs: dominant?.modifiedOffsetMs ?? 0,
       thresholdMs: dominant?.thresholdMs ?? INITIAL_THRESHOLD_MS,
-      rttMs: state.rttMs,
-      linkCapacityBps: state.linkCapacityBps,
       packets: this.#packets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
-      modeSwitches: controller.modeSwitches,
       streams,
     };
   }

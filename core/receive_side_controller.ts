@@ -82,20 +82,24 @@ export interface ReceiveSideControllerOptions {
   onError: (error: unknown) => void;
 }
 
-/** The fused state of the active estimator, for statistics. */
+/** The controller's figures, which every front end's statistics start with. */
 export interface ControllerState {
-  /** Active estimator, or `undefined` before the first packet was replayed. */
+  /** The active estimator, or `undefined` before the first packet was replayed. */
   mode: EstimatorKind | undefined;
   /** The estimate in bps; 0 without a valid estimate or active stream. */
   estimateBps: number;
   /** Fused detector state. */
   usage: BandwidthUsage;
-  /** AIMD state. */
+  /** State of the AIMD controller. */
   rateControlState: RateControlState;
+  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
+  incomingRateBps: number;
   /** Round-trip time the rate controller uses, ms. */
   rttMs: number;
   /** Link-capacity estimate in bps, when the rate controller has one. */
   linkCapacityBps: number | undefined;
+  /** Times the estimator switched between abs-send-time and RTP timestamps. */
+  modeSwitches: number;
 }
 
 const START_REMB_INTERVAL_MS = 250;
@@ -380,22 +384,21 @@ export class ReceiveSideController {
   }
 
   /**
-   * The fused state, for statistics.
+   * The controller's figures, for statistics.
    *
    * @returns A fresh object.
    */
   state(): ControllerState {
+    const estimator = this.#estimator;
     return {
-      mode: this.#estimator === undefined
-        ? undefined
-        : this.#abs
-        ? "abs-send-time"
-        : "rtp-timestamp",
+      mode: estimator === undefined ? undefined : this.#abs ? "abs-send-time" : "rtp-timestamp",
       estimateBps: this.getEstimate(),
-      usage: this.#estimator?.usage ?? "normal",
+      usage: estimator?.usage ?? "normal",
       rateControlState: this.#aimd.state,
+      incomingRateBps: this.incomingRateBps() ?? 0,
       rttMs: this.#aimd.rttMs,
       linkCapacityBps: this.#aimd.linkCapacityBps,
+      modeSwitches: this.#selector.switches,
     };
   }
 

@@ -153,11 +153,7 @@ export class Coordinator implements ReceiveCoordinator {
     this.#liveness = new Liveness(resolved);
     this.#controller = new ReceiveSideController({
       settings,
-      remb: {
-        senderSsrc: resolved.senderSsrc,
-        resendIntervalMs: resolved.rembIntervalMs,
-        startRembBps: resolved.startRembBps,
-      },
+      remb: resolved.remb,
       onEstimate: options.onEstimate,
       onRemb: options.onRemb,
       // The receiving side ends its lanes when the replayed process step times streams out.
@@ -365,13 +361,8 @@ export class Coordinator implements ReceiveCoordinator {
         packets: stream.packets,
       });
     }
-    const state = controller.state();
     return {
-      mode: state.mode,
-      estimateBps: state.estimateBps,
-      usage: state.usage,
-      rateControlState: state.rateControlState,
-      incomingRateBps: controller.incomingRateBps() ?? 0,
+      ...controller.state(),
       host: this.#options.host,
       liveWorkers: this.liveWorkers,
       pendingRecords: this.#log.length,

@@ -14,7 +14,8 @@ import {
   resolveSettings,
 } from "../core/estimator_settings.ts";
 import type { EstimatorKind } from "../core/lane_table.ts";
-import type { RembCallback } from "../core/receive_side_controller.ts";
+import type { ControllerState, RembPolicy } from "../core/receive_side_controller.ts";
+import { type ReceiveSideOptions, resolveRembPolicy } from "../core/receive_side_options.ts";
 import type { BandwidthUsage, RateControlState } from "../core/types.ts";
 import type { Clock, Timers } from "./clock.ts";
 import {
@@ -69,7 +70,7 @@ export type CoordinatorEvent =
  * timeout — a silent stream's worker ends with it), the host and its batching, limits, callbacks,
  * and injectable clock, timers and workers.
  */
-export interface CoordinatorOptions extends EstimatorSettings {
+export interface CoordinatorOptions extends EstimatorSettings, ReceiveSideOptions {
   /**
    * Where the delay pipelines run.
    *
@@ -122,42 +123,8 @@ export interface CoordinatorOptions extends EstimatorSettings {
    * @default {262144}
    */
   maxPendingRecords?: number;
-  /**
-   * SSRC the REMB packets are sent from.
-   *
-   * @default {1}
-   */
-  senderSsrc?: number;
-  /**
-   * Longest time between two REMB packets while an estimate exists, ms.
-   *
-   * @default {1000}
-   */
-  rembIntervalMs?: number;
-  /**
-   * A bitrate to announce by REMB from the first packet until the first estimate, repeated every
-   * `min(rembIntervalMs, 250)` ms, for senders that adopt an early REMB as their start rate; left
-   * out, nothing goes out before the first estimate but a cap (libwebrtc's behaviour).
-   *
-   * @default {undefined}
-   */
-  startRembBps?: number;
-  /** Called with each estimate, exactly where the core estimator would call it. */
-  onEstimate?: (bitrateBps: number, ssrcs: number[]) => void;
-  /**
-   * Called with each REMB packet to send, its bitrate, its SSRCs (those of the estimate, or for a
-   * cap the active ones; the first 255 in ascending order when there are more, as the packet's count
-   * is 8 bits), and why it was sent.
-   */
-  onRemb?: RembCallback;
   /** Called on refused streams, failed workers and estimator switches. */
   onEvent?: (event: CoordinatorEvent) => void;
-  /**
-   * Receives what a callback threw; the coordinator carries on.
-   *
-   * @default {console.error}
-   */
-  onError?: (error: unknown) => void;
   /** The clock; injected in tests. */
   clock?: Clock;
   /** The timers; injected in tests (a no-op timer plus explicit `flush()` calls). */
@@ -189,18 +156,8 @@ export interface CoordinatorStreamStats {
   packets: number;
 }
 
-/** A snapshot of the coordinator. */
-export interface CoordinatorStats {
-  /** Active estimator. */
-  mode: EstimatorKind | undefined;
-  /** Estimate in bps (0 without one). */
-  estimateBps: number;
-  /** Fused detector state. */
-  usage: BandwidthUsage;
-  /** AIMD state. */
-  rateControlState: RateControlState;
-  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
-  incomingRateBps: number;
+/** A snapshot of the coordinator: the controller's figures, then the coordinator's own. */
+export interface CoordinatorStats extends ControllerState {
   /** Host in use. */
   host: HostKind;
   /** Workers alive. */
@@ -233,8 +190,6 @@ export const COORDINATOR_DEFAULTS = {
   maxStreams: 64,
   workerTimeoutMs: 2000,
   maxPendingRecords: 262_144,
-  senderSsrc: 1,
-  rembIntervalMs: 1000,
 } as const satisfies Partial<CoordinatorOptions>;
 
 /** {@linkcode CoordinatorOptions} checked, with every default applied. */
@@ -257,12 +212,8 @@ export interface ResolvedCoordinatorOptions {
   workerTimeoutMs: number;
   /** Backlog past which worker lanes move inline. */
   maxPendingRecords: number;
-  /** SSRC REMB packets are sent from. */
-  senderSsrc: number;
-  /** Longest time between two REMB packets, ms. */
-  rembIntervalMs: number;
-  /** Start-phase REMB bitrate, if any. */
-  startRembBps: number | undefined;
+  /** How REMB is sent. */
+  remb: RembPolicy;
 }
 
 /**
@@ -294,16 +245,6 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
   });
   checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
   checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
-  checkRange(subject, "senderSsrc", options.senderSsrc, {
-    min: 0,
-    max: 0xffffffff,
-    integer: true,
-  });
-  checkRange(subject, "rembIntervalMs", options.rembIntervalMs, {
-    min: 1,
-    max: 60_000,
-    integer: false,
-  });
   checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
     min: 1,
     max: 600_000,
@@ -314,23 +255,8 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
     max: 1 << 26,
     integer: true,
   });
-  checkRange(subject, "startRembBps", options.startRembBps, {
-    min: 1,
-    max: Number.MAX_SAFE_INTEGER,
-    integer: true,
-  });
-  if (options.startRembBps !== undefined && options.startRembBps > settings.maxBitrateBps) {
-    throw new RangeError(
-      `Cannot create coordinator as 'startRembBps' must not exceed 'maxBitrateBps': current values are ${options.startRembBps} and ${settings.maxBitrateBps}`,
-    );
-  }
-  checkFunctions(subject, options as Record<string, unknown>, [
-    "onEstimate",
-    "onRemb",
-    "onEvent",
-    "onError",
-    "workerFactory",
-  ]);
+  const remb = resolveRembPolicy(subject, options, settings.maxBitrateBps);
+  checkFunctions(subject, options as Record<string, unknown>, ["onEvent", "workerFactory"]);
   checkMethods("clock", options.clock, ["nowMs"]);
   checkMethods("timers", options.timers, ["setInterval", "clearInterval"]);
   const d = COORDINATOR_DEFAULTS;
@@ -344,9 +270,7 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
     maxStreams: options.maxStreams ?? d.maxStreams,
     workerTimeoutMs: options.workerTimeoutMs ?? d.workerTimeoutMs,
     maxPendingRecords: options.maxPendingRecords ?? d.maxPendingRecords,
-    senderSsrc: options.senderSsrc ?? d.senderSsrc,
-    rembIntervalMs: options.rembIntervalMs ?? d.rembIntervalMs,
-    startRembBps: options.startRembBps,
+    remb,
   };
 }
 

@@ -15,7 +15,7 @@
 import { callSafely, report } from "../core/_callbacks.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { checkBitrate } from "../core/remb_throttler.ts";
-import type { RembSource } from "../core/receive_side_controller.ts";
+import { ReceiveSideController, type RembSource } from "../core/receive_side_controller.ts";
 import { checkRange } from "../core/estimator_settings.ts";
 import {
   checkCoordinatorOptions,
@@ -612,14 +612,12 @@ function dataOptions(options: OffThreadCoordinatorOptions): CoordinatorOptions {
   return data as CoordinatorOptions;
 }
 
+// What the coordinator reports before it has seen anything, defaults and all.
 function emptyStats(options: CoordinatorOptions): CoordinatorStats {
+  const { settings, remb, host } = checkCoordinatorOptions(options);
   return {
-    mode: undefined,
-    estimateBps: 0,
-    usage: "normal",
-    rateControlState: "hold",
-    incomingRateBps: 0,
-    host: options.host ?? "worker-per-stream",
+    ...new ReceiveSideController({ settings, remb, onError() {} }).state(),
+    host,
     liveWorkers: 0,
     pendingRecords: 0,
     packets: 0,
