@@ -16,7 +16,11 @@ import {
   ENTRY_TICK,
   EntryRing,
 } from "./entry_ring.ts";
-import type { FromCoordinatorWorker, Snapshot, ToCoordinatorWorker } from "./off_thread.ts";
+import type {
+  FromCoordinatorWorker,
+  Snapshot,
+  ToCoordinatorWorker,
+} from "./off_thread_protocol.ts";
 import { Doorbell } from "./shared_lane.ts";
 import type { PacketInfo } from "../core/types.ts";
 

@@ -21,7 +21,6 @@ import {
   type Clock,
   Coordinator,
   CoordinatorClosedError,
-  type CoordinatorEvent,
   type CoordinatorOptions,
   type CoordinatorStats,
   type Timers,
@@ -39,6 +38,11 @@ import {
 } from "./entry_ring.ts";
 import { Doorbell } from "./shared_lane.ts";
 import { COORDINATOR_WORKER_SOURCE } from "./_coordinator_bundle.ts";
+import type {
+  FromCoordinatorWorker,
+  Snapshot,
+  ToCoordinatorWorker,
+} from "./off_thread_protocol.ts";
 import type { PacketInfo } from "../core/types.ts";
 import type { ReceiveCoordinator } from "./receive_coordinator.ts";
 
@@ -54,35 +58,6 @@ export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
    */
   ringCapacity?: number;
 }
-
-/** What the worker needs to start. */
-export type ToCoordinatorWorker =
-  | {
-    type: "init";
-    options: CoordinatorOptions;
-    ring: SharedArrayBuffer;
-    capacity: number;
-    doorbell: SharedArrayBuffer;
-  }
-  | { type: "close" };
-
-/** What the coordinator worker reports. */
-export interface Snapshot {
-  /** The coordinator's figures. */
-  stats: CoordinatorStats;
-  /** Its active SSRCs. */
-  ssrcs: number[];
-}
-
-/** Messages of the coordinator worker. */
-export type FromCoordinatorWorker =
-  | { type: "estimate"; bitrateBps: number; ssrcs: number[] }
-  | { type: "remb"; packet: Uint8Array; bitrateBps: number; ssrcs: number[] }
-  | { type: "event"; event: CoordinatorEvent }
-  | { type: "error"; message: string }
-  | { type: "snapshot"; snapshot: Snapshot }
-  | { type: "flushed"; id: number; snapshot: Snapshot }
-  | { type: "closed" };
 
 /** Entries that found the ring full, in the ring's layout: a growable queue, 49 bytes apiece. */
 class SpillQueue {

@@ -1,0 +1,39 @@
+/**
+ * Messages between an {@linkcode OffThreadCoordinator} on the receiving thread and its coordinator
+ * worker. Packets and calls do not travel as messages: they go through the shared
+ * {@linkcode EntryRing}, and the worker is woken through a {@linkcode Doorbell}; messages carry
+ * only the start, the close, and what the worker reports a few times per second.
+ *
+ * @module
+ */
+
+import type { CoordinatorEvent, CoordinatorOptions, CoordinatorStats } from "./coordinator.ts";
+
+/** What the worker needs to start, and the request to close. */
+export type ToCoordinatorWorker =
+  | {
+    type: "init";
+    options: CoordinatorOptions;
+    ring: SharedArrayBuffer;
+    capacity: number;
+    doorbell: SharedArrayBuffer;
+  }
+  | { type: "close" };
+
+/** What the coordinator worker reports. */
+export interface Snapshot {
+  /** The coordinator's figures. */
+  stats: CoordinatorStats;
+  /** Its active SSRCs. */
+  ssrcs: number[];
+}
+
+/** Messages of the coordinator worker. */
+export type FromCoordinatorWorker =
+  | { type: "estimate"; bitrateBps: number; ssrcs: number[] }
+  | { type: "remb"; packet: Uint8Array; bitrateBps: number; ssrcs: number[] }
+  | { type: "event"; event: CoordinatorEvent }
+  | { type: "error"; message: string }
+  | { type: "snapshot"; snapshot: Snapshot }
+  | { type: "flushed"; id: number; snapshot: Snapshot }
+  | { type: "closed" };
