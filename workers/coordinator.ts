@@ -254,6 +254,14 @@ export interface CoordinatorStats {
   streams: CoordinatorStreamStats[];
 }
 
+/** Defaults of {@linkcode CoordinatorOptions} that {@linkcode OffThreadCoordinator} applies too. */
+export const COORDINATOR_DEFAULTS = {
+  host: "worker-per-stream",
+  flushIntervalMs: 10,
+  workerTimeoutMs: 2000,
+  maxPendingRecords: 262_144,
+} as const;
+
 /**
  * Validates coordinator options without creating anything (no worker, no timer).
  *
