@@ -8,6 +8,7 @@
  */
 
 import type { CoordinatorEvent, CoordinatorOptions, CoordinatorStats } from "./coordinator.ts";
+import type { OffThreadCoordinatorOptions } from "./off_thread.ts";
 
 /** What the worker needs to start, and the request to close. */
 export type ToCoordinatorWorker =
@@ -37,3 +38,27 @@ export type FromCoordinatorWorker =
   | { type: "snapshot"; snapshot: Snapshot }
   | { type: "flushed"; id: number; snapshot: Snapshot }
   | { type: "closed" };
+
+/**
+ * The options that can cross to the worker: everything but functions, the injected clock and
+ * timers (the worker runs on the receiving thread's times and ticks), and the ring's capacity.
+ *
+ * @param options The front end's options.
+ * @returns A copy without them.
+ * @example
+ * ```ts
+ * import { workerOptions } from "./off_thread_protocol.ts";
+ * import assert from "node:assert/strict";
+ * const options = workerOptions({ host: "pool", ringCapacity: 1024, onEstimate: () => {} });
+ * assert.deepEqual(options, { host: "pool" });
+ * ```
+ */
+export function workerOptions(options: OffThreadCoordinatorOptions): CoordinatorOptions {
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (typeof value === "function" || key === "clock" || key === "timers") continue;
+    if (key === "ringCapacity") continue;
+    data[key] = value;
+  }
+  return data as CoordinatorOptions;
+}
