@@ -165,13 +165,14 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * Sets the round-trip time used by the rate controller.
    *
    * @param rttMs Positive, ms.
+   * @throws {CoordinatorClosedError} After close.
    * @throws {RangeError} Not a positive finite number.
    */
   setRtt(rttMs: number): void {
+    this.#checkOpen("set RTT");
     if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
       throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
     }
-    if (this.#closing) return;
     this.#backend.setRtt(rttMs);
   }
 

@@ -156,7 +156,36 @@ Deno.test("OffThreadCoordinator.close() is idempotent, ends its workers and make
   );
   await assert.rejects(coordinator.flush(), CoordinatorClosedError);
   assert.throws(() => coordinator.removeStream(1), CoordinatorClosedError);
+  assert.throws(() => coordinator.setRtt(50), {
+    name: "CoordinatorClosedError",
+    message: "Cannot set RTT as the coordinator is closed",
+  });
   assert.throws(() => coordinator.setMaxDesiredBitrate(500_000), CoordinatorClosedError);
+});
+
+Deno.test("OffThreadCoordinator.setRtt() throws CoordinatorClosedError after close, also once it took over", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    workerFactory: () =>
+      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => events.push(event),
+  });
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(events[0]?.type, "coordinator-failed");
+  coordinator.setRtt(50); // The coordinator on this thread takes it.
+  await coordinator.close();
+  assert.throws(() => coordinator.setRtt(50), CoordinatorClosedError);
+  // Closed comes first, as for every other call: a bad value after close is still a closed error.
+  assert.throws(() => coordinator.setRtt(0), CoordinatorClosedError);
+  assert.throws(
+    () => coordinator.onPacket({ ssrc: 1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
+    CoordinatorClosedError,
+  );
+  await assert.rejects(coordinator.flush(), CoordinatorClosedError);
 });
 
 Deno.test("OffThreadCoordinator keeps the order of a backlog several spill rings long", async () => {
