@@ -39,7 +39,7 @@ import {
   PACKET_RTP_TIMESTAMP,
   PACKET_SSRC,
 } from "./entry_ring.ts";
-import { Fifo } from "./_fifo.ts";
+import { EntrySpill } from "./_entry_spill.ts";
 import type { OffThreadCoordinatorOptions } from "./off_thread.ts";
 import {
   type FromCoordinatorWorker,
@@ -71,8 +71,6 @@ const CLOSE_WAIT_MS = 2000;
 // Entries that may wait on the receiving thread for a worker that is reading: this many times
 // `maxPendingRecords`.
 const SPILL_FACTOR = 8;
-// Entries per spill ring: 49 bytes apiece.
-const SPILL_RING_CAPACITY = 4096;
 let bundledUrl: string | undefined;
 
 /** Where the coordinator worker's code comes from, per the `workerSources` option. */
@@ -114,7 +112,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   readonly #timer: unknown;
   readonly #ring: EntryRing;
   readonly #doorbell = new Doorbell();
-  readonly #spill = new Spill();
+  readonly #spill = new EntrySpill();
   readonly #worker: Worker;
   #state: WorkerState = "running";
   #snapshot: Snapshot | undefined;
@@ -432,55 +430,6 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   #safe(callback: () => void): void {
     callSafely(callback, this.#onError);
-  }
-}
-
-/**
- * Entries that found the ring full, in order: more entry rings, each filled in turn and drained
- * into the shared one. A drained ring is kept for the next one needed, so a steady backlog
- * allocates nothing.
- */
-class Spill {
-  readonly #rings = new Fifo<EntryRing>();
-  #tail: EntryRing | undefined;
-  #spare: EntryRing | undefined;
-  /** Entries waiting. */
-  length = 0;
-
-  /** A ring with room for the next entry: reserve there, then {@linkcode Spill.commit}. */
-  writable(): EntryRing {
-    const tail = this.#tail;
-    if (tail !== undefined && tail.free() > 0) return tail;
-    const ring = this.#spare ?? new EntryRing(SPILL_RING_CAPACITY);
-    this.#spare = undefined;
-    this.#rings.push(ring);
-    this.#tail = ring;
-    return ring;
-  }
-
-  /** Completes the entry reserved in {@linkcode Spill.writable}'s ring. */
-  commit(kind: number): void {
-    this.#tail!.commit(kind);
-    this.#tail!.publish();
-    this.length++;
-  }
-
-  /** Moves the oldest entries into `ring`, as many as it has room for. */
-  moveInto(ring: EntryRing): void {
-    while (this.length > 0 && ring.free() > 0) {
-      const oldest = this.#rings.peek()!;
-      this.length -= oldest.moveInto(ring);
-      if (oldest.available() === 0 && oldest !== this.#tail) this.#spare = this.#rings.shift();
-    }
-  }
-
-  /** Hands every entry to `reader`, oldest first, and empties the spill. */
-  read(reader: EntryReader, onError: (error: unknown) => void): void {
-    for (let ring = this.#rings.shift(); ring !== undefined; ring = this.#rings.shift()) {
-      ring.read(reader, onError);
-    }
-    this.#tail = undefined;
-    this.length = 0;
   }
 }
 
