@@ -260,6 +260,8 @@ export const COORDINATOR_DEFAULTS = {
   flushIntervalMs: 10,
   workerTimeoutMs: 2000,
   maxPendingRecords: 262_144,
+  clock: { nowMs: (): number => performance.now() },
+  onError: (error: unknown): void => console.error("Coordinator callback threw:", error),
 } as const;
 
 /**

@@ -22,6 +22,7 @@ import { checkRange } from "../core/estimator_settings.ts";
 import {
   checkCoordinatorOptions,
   Coordinator,
+  COORDINATOR_DEFAULTS,
   CoordinatorClosedError,
   type CoordinatorOptions,
   type CoordinatorStats,
@@ -96,8 +97,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
       );
     }
     this.#options = options;
-    this.#onError = options.onError ??
-      ((error) => console.error("Coordinator callback threw:", error));
+    this.#onError = options.onError ?? COORDINATOR_DEFAULTS.onError;
     const worker: WorkerBackend = new WorkerBackend(options, {
       ringCapacity,
       onError: this.#onError,

@@ -138,7 +138,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     this.#onFailed = wiring.onFailed;
     this.#maxPending = options.maxPendingRecords ?? COORDINATOR_DEFAULTS.maxPendingRecords;
     this.#workerTimeoutMs = options.workerTimeoutMs ?? COORDINATOR_DEFAULTS.workerTimeoutMs;
-    this.#clock = options.clock ?? { nowMs: () => performance.now() };
+    this.#clock = options.clock ?? COORDINATOR_DEFAULTS.clock;
     this.#timers = options.timers ?? unrefTimers;
 
     const url = coordinatorWorkerUrl(options.workerSources);
