@@ -322,7 +322,7 @@ export class ReceiveSideController {
    * @throws {RangeError} Not a non-negative integer or `Infinity`.
    */
   setMaxDesiredBitrate(bitrateBps: number, nowMs: number): void {
-    checkCap(bitrateBps);
+    checkMaxBitrate(bitrateBps);
     const cap = bitrateBps === Infinity ? this.#settings.maxBitrateBps : bitrateBps;
     this.#throttler.setMaxDesiredBitrate(cap, nowMs);
     if (this.#phase === "start") this.#announceStart(nowMs);
@@ -441,7 +441,21 @@ export class ReceiveSideController {
   }
 }
 
-function checkCap(bitrateBps: number): void {
+/**
+ * Checks a cap for {@linkcode ReceiveSideController.setMaxDesiredBitrate}.
+ *
+ * @param bitrateBps The cap.
+ * @throws {TypeError} Not a number.
+ * @throws {RangeError} Not a non-negative integer or `Infinity`.
+ * @example
+ * ```ts
+ * import { checkMaxBitrate } from "./receive_side_controller.ts";
+ * import assert from "node:assert/strict";
+ * checkMaxBitrate(Infinity);
+ * assert.throws(() => checkMaxBitrate("1e6" as unknown as number), TypeError);
+ * ```
+ */
+export function checkMaxBitrate(bitrateBps: number): void {
   if (typeof bitrateBps !== "number") {
     throw new TypeError(
       `Cannot set the maximum bitrate as 'bitrateBps' must be a number: current type is ${typeof bitrateBps}`,

@@ -28,10 +28,11 @@ import { FLAG_RESET_FILTER, type PacketBatch } from "../core/packet_batch.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { ReceiveSideController } from "../core/receive_side_controller.ts";
 import type { PacketInfo } from "../core/types.ts";
-import { type Clock, performanceClock, type Timers, unrefTimers } from "./clock.ts";
+import { type Clock, type Timers, unrefTimers } from "./clock.ts";
 import { ClosedError } from "./closed_error.ts";
 import {
   checkCoordinatorOptions,
+  COORDINATOR_DEFAULTS,
   type CoordinatorOptions,
   type CoordinatorStats,
   type CoordinatorStreamStats,
@@ -55,6 +56,7 @@ export type { Clock, Timers } from "./clock.ts";
 export { unrefTimers } from "./clock.ts";
 export {
   checkCoordinatorOptions,
+  COORDINATOR_DEFAULTS,
   type CoordinatorEvent,
   type CoordinatorOptions,
   type CoordinatorStats,
@@ -139,11 +141,10 @@ export class Coordinator implements ReceiveCoordinator {
   constructor(options: CoordinatorOptions = {}) {
     const resolved = checkCoordinatorOptions(options);
     this.#options = resolved;
-    this.#clock = options.clock ?? performanceClock;
+    this.#clock = options.clock ?? COORDINATOR_DEFAULTS.clock;
     this.#timers = options.timers ?? unrefTimers;
     this.#onEvent = options.onEvent;
-    this.#onError = options.onError ??
-      ((error) => console.error("Coordinator callback threw:", error));
+    this.#onError = options.onError ?? COORDINATOR_DEFAULTS.onError;
     const { settings } = resolved;
     this.#laneConfig = {
       kind: "abs-send-time",

@@ -17,7 +17,7 @@ import type { EstimatorKind } from "../core/lane_table.ts";
 import type { ControllerState, RembPolicy } from "../core/receive_side_controller.ts";
 import { type ReceiveSideOptions, resolveRembPolicy } from "../core/receive_side_options.ts";
 import type { BandwidthUsage, RateControlState } from "../core/types.ts";
-import type { Clock, Timers } from "./clock.ts";
+import { type Clock, performanceClock, type Timers } from "./clock.ts";
 import {
   type HostCallbacks,
   type HostKind,
@@ -180,8 +180,13 @@ export interface CoordinatorStats extends ControllerState {
   streams: CoordinatorStreamStats[];
 }
 
-/** The coordinator's own defaults; the estimator's are in core/estimator_settings.ts. */
+/**
+ * The coordinators' own defaults; the estimator's are in core/estimator_settings.ts, REMB's in
+ * core/receive_side_options.ts.
+ */
 export const COORDINATOR_DEFAULTS = {
+  clock: performanceClock,
+  onError: (error: unknown): void => console.error("Coordinator callback threw:", error),
   host: "worker-per-stream",
   transport: "shared-memory",
   poolSize: 1,

@@ -7,16 +7,12 @@
  */
 
 import { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
-import {
-  ENTRY_FLUSH,
-  ENTRY_MAX_BITRATE,
-  ENTRY_PACKET,
-  ENTRY_REMOVE,
-  ENTRY_RTT,
-  ENTRY_TICK,
-  EntryRing,
-} from "./entry_ring.ts";
-import type { FromCoordinatorWorker, Snapshot, ToCoordinatorWorker } from "./off_thread.ts";
+import { type EntryReader, EntryRing } from "./entry_ring.ts";
+import type {
+  FromCoordinatorWorker,
+  Snapshot,
+  ToCoordinatorWorker,
+} from "./off_thread_protocol.ts";
 import { Doorbell } from "./shared_lane.ts";
 import type { PacketInfo } from "../core/types.ts";
 
@@ -24,23 +20,6 @@ declare const self: {
   onmessage: ((event: MessageEvent) => void) | null;
   postMessage(message: unknown, transfer?: Transferable[]): void;
 };
-
-/** The reusable packet handed to the coordinator; every field a double from the start. */
-class RingPacket implements PacketInfo {
-  ssrc = 0.5;
-  arrivalTimeMs = 0.5;
-  payloadSize = 0.5;
-  rtpTimestamp = 0.5;
-  absSendTime = 0.5;
-}
-
-/** The same without abs-send-time. */
-class RingPacketWithoutAbs implements PacketInfo {
-  ssrc = 0.5;
-  arrivalTimeMs = 0.5;
-  payloadSize = 0.5;
-  rtpTimestamp = 0.5;
-}
 
 // Snapshots between flushes, at most this often (real time).
 const SNAPSHOT_INTERVAL_MS = 250;
@@ -51,8 +30,6 @@ let doorbell: Doorbell;
 let nowMs = 0;
 let tick: () => void = () => {};
 let lastSnapshotMs = -Infinity;
-const withAbs = new RingPacket();
-const withoutAbs = new RingPacketWithoutAbs();
 
 function post(message: FromCoordinatorWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -61,6 +38,39 @@ function post(message: FromCoordinatorWorker, transfer: Transferable[] = []): vo
 function snapshot(): Snapshot {
   return { stats: coordinator!.stats(), ssrcs: coordinator!.getSSRCs() };
 }
+
+/** Each entry into the coordinator, its times through the coordinator's clock. */
+const reader: EntryReader = {
+  packet(packet: PacketInfo, processedMs: number): void {
+    coordinator!.onPacket(packet, processedMs);
+  },
+  tick(atMs: number): void {
+    nowMs = atMs;
+    tick();
+    // Paced in real time: they are for observers, whatever the clock says.
+    if (performance.now() - lastSnapshotMs >= SNAPSHOT_INTERVAL_MS) {
+      lastSnapshotMs = performance.now();
+      post({ type: "snapshot", snapshot: snapshot() });
+    }
+  },
+  flush(id: number, atMs: number): void {
+    nowMs = atMs;
+    coordinator!.flush().then(
+      () => post({ type: "flushed", id, snapshot: snapshot() }),
+      () => {}, // Closed meanwhile: the close reply settles it.
+    );
+  },
+  removeStream(ssrc: number): void {
+    coordinator!.removeStream(ssrc);
+  },
+  setRtt(rttMs: number): void {
+    coordinator!.setRtt(rttMs);
+  },
+  setMaxDesiredBitrate(bitrateBps: number, atMs: number): void {
+    nowMs = atMs;
+    coordinator!.setMaxDesiredBitrate(bitrateBps);
+  },
+};
 
 function start(options: CoordinatorOptions): void {
   coordinator = new Coordinator({
@@ -81,65 +91,14 @@ function start(options: CoordinatorOptions): void {
     onError: (error) => post({ type: "error", message: String(error) }),
   });
   listen();
-  drain(); // What was published before the worker listened.
+  ring.read(reader); // What was published before the worker listened.
 }
 
 function listen(): void {
   doorbell.whenRung(doorbell.rings, () => {
     listen();
-    drain();
+    ring.read(reader);
   });
-}
-
-// Runs every published entry through the coordinator, in order.
-function drain(): void {
-  const values = ring.values;
-  const count = ring.available();
-  for (let i = 0; i < count; i++) {
-    const at = ring.offsetOf(i);
-    switch (ring.kindAt(i)) {
-      case ENTRY_PACKET: {
-        const abs = values[at + 5];
-        const packet = abs === abs ? withAbs : withoutAbs; // NaN: no abs-send-time
-        packet.ssrc = values[at];
-        packet.arrivalTimeMs = values[at + 1];
-        packet.payloadSize = values[at + 3];
-        packet.rtpTimestamp = values[at + 4];
-        if (packet === withAbs) withAbs.absSendTime = abs;
-        coordinator!.onPacket(packet, values[at + 2]);
-        break;
-      }
-      case ENTRY_TICK:
-        nowMs = values[at];
-        tick();
-        // Paced in real time: they are for observers, whatever the clock says.
-        if (performance.now() - lastSnapshotMs >= SNAPSHOT_INTERVAL_MS) {
-          lastSnapshotMs = performance.now();
-          post({ type: "snapshot", snapshot: snapshot() });
-        }
-        break;
-      case ENTRY_FLUSH: {
-        const id = values[at];
-        nowMs = values[at + 1];
-        coordinator!.flush().then(
-          () => post({ type: "flushed", id, snapshot: snapshot() }),
-          () => {}, // Closed meanwhile: the close reply settles it.
-        );
-        break;
-      }
-      case ENTRY_REMOVE:
-        coordinator!.removeStream(values[at]);
-        break;
-      case ENTRY_RTT:
-        coordinator!.setRtt(values[at]);
-        break;
-      case ENTRY_MAX_BITRATE:
-        nowMs = values[at + 1];
-        coordinator!.setMaxDesiredBitrate(values[at]);
-        break;
-    }
-  }
-  ring.release(count);
 }
 
 self.onmessage = async (event: MessageEvent) => {

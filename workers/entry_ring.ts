@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { PacketInfo } from "../core/types.ts";
+
 /** An RTP packet: ssrc, arrival ms, now ms, payload size, RTP timestamp, abs-send-time or NaN. */
 export const ENTRY_PACKET = 0;
 /** The coordinator's periodic step at a time: now ms. */
@@ -22,6 +24,82 @@ export const ENTRY_MAX_BITRATE = 5;
 
 /** Numbers per entry. */
 export const ENTRY_VALUES = 6;
+
+/** A packet entry's SSRC, at this offset from the entry's first number (so are the next ones). */
+export const PACKET_SSRC = 0;
+/** Arrival time, ms. */
+export const PACKET_ARRIVAL_MS = 1;
+/** Receiver clock when processed, ms. */
+export const PACKET_NOW_MS = 2;
+/** Payload size, bytes. */
+export const PACKET_PAYLOAD_SIZE = 3;
+/** RTP timestamp. */
+export const PACKET_RTP_TIMESTAMP = 4;
+/** 24-bit abs-send-time, or NaN without one. */
+export const PACKET_ABS_SEND_TIME = 5;
+
+/** Takes entries in order, one method per kind, with each entry's numbers. */
+export interface EntryReader {
+  /**
+   * An RTP packet.
+   *
+   * @param packet A view of the entry, valid during the call only.
+   * @param nowMs Receiver clock when it was processed, ms.
+   */
+  packet(packet: PacketInfo, nowMs: number): void;
+  /**
+   * The periodic step.
+   *
+   * @param nowMs When, ms.
+   */
+  tick(nowMs: number): void;
+  /**
+   * A `flush()`.
+   *
+   * @param id Its request id.
+   * @param nowMs When, ms.
+   */
+  flush(id: number, nowMs: number): void;
+  /**
+   * A `removeStream()`.
+   *
+   * @param ssrc The SSRC.
+   */
+  removeStream(ssrc: number): void;
+  /**
+   * A `setRtt()`.
+   *
+   * @param rttMs The RTT, ms.
+   */
+  setRtt(rttMs: number): void;
+  /**
+   * A `setMaxDesiredBitrate()`.
+   *
+   * @param bitrateBps The cap, bps.
+   * @param nowMs When, ms.
+   */
+  setMaxDesiredBitrate(bitrateBps: number, nowMs: number): void;
+}
+
+/** The reusable view a reader is handed; every field a double from the start. */
+class PacketView implements PacketInfo {
+  ssrc = 0.5;
+  arrivalTimeMs = 0.5;
+  payloadSize = 0.5;
+  rtpTimestamp = 0.5;
+  absSendTime = 0.5;
+}
+
+/** The same without abs-send-time. */
+class PacketViewWithoutAbs implements PacketInfo {
+  ssrc = 0.5;
+  arrivalTimeMs = 0.5;
+  payloadSize = 0.5;
+  rtpTimestamp = 0.5;
+}
+
+const withAbs = new PacketView();
+const withoutAbs = new PacketViewWithoutAbs();
 
 const WRITTEN = 0;
 const READ = 1;
@@ -148,6 +226,50 @@ export class EntryRing {
     Atomics.notify(this.#control, READ); // A producer may wait for space.
   }
 
+  /**
+   * Consumer: hands every published entry to `reader`, oldest first, and releases them.
+   *
+   * @param reader Takes them.
+   * @param onError Receives what `reader` throws for an entry, and the next entry follows; without
+   * it, a throw leaves every entry unreleased.
+   * @returns Entries read.
+   */
+  read(reader: EntryReader, onError?: (error: unknown) => void): number {
+    const values = this.values;
+    const count = this.available();
+    for (let i = 0; i < count; i++) {
+      if (onError === undefined) readEntry(reader, this.kindAt(i), values, this.offsetOf(i));
+      else {
+        try {
+          readEntry(reader, this.kindAt(i), values, this.offsetOf(i));
+        } catch (error) {
+          onError(error);
+        }
+      }
+    }
+    this.release(count);
+    return count;
+  }
+
+  /**
+   * Consumer of this ring and producer of `target`: moves the oldest published entries there, as
+   * many as it has room for, committed and not yet published.
+   *
+   * @param target The ring to fill.
+   * @returns Entries moved.
+   */
+  moveInto(target: EntryRing): number {
+    const count = Math.min(this.available(), target.free());
+    for (let i = 0; i < count; i++) {
+      const from = this.offsetOf(i);
+      const at = target.reserve();
+      for (let j = 0; j < ENTRY_VALUES; j++) target.values[at + j] = this.values[from + j];
+      target.commit(this.kindAt(i));
+    }
+    this.release(count);
+    return count;
+  }
+
   /** Entries released by the consumer so far (wrapping). */
   get released(): number {
     return Atomics.load(this.#control, READ);
@@ -163,5 +285,36 @@ export class EntryRing {
     const wait = Atomics.waitAsync(this.#control, READ, seen);
     if (wait.async) wait.value.then(onSpace);
     else queueMicrotask(onSpace);
+  }
+}
+
+function readEntry(reader: EntryReader, kind: number, values: Float64Array, at: number): void {
+  switch (kind) {
+    case ENTRY_PACKET: {
+      const abs = values[at + PACKET_ABS_SEND_TIME];
+      const packet = abs === abs ? withAbs : withoutAbs; // NaN: no abs-send-time
+      packet.ssrc = values[at + PACKET_SSRC];
+      packet.arrivalTimeMs = values[at + PACKET_ARRIVAL_MS];
+      packet.payloadSize = values[at + PACKET_PAYLOAD_SIZE];
+      packet.rtpTimestamp = values[at + PACKET_RTP_TIMESTAMP];
+      if (packet === withAbs) withAbs.absSendTime = abs;
+      reader.packet(packet, values[at + PACKET_NOW_MS]);
+      break;
+    }
+    case ENTRY_TICK:
+      reader.tick(values[at]);
+      break;
+    case ENTRY_FLUSH:
+      reader.flush(values[at], values[at + 1]);
+      break;
+    case ENTRY_REMOVE:
+      reader.removeStream(values[at]);
+      break;
+    case ENTRY_RTT:
+      reader.setRtt(values[at]);
+      break;
+    case ENTRY_MAX_BITRATE:
+      reader.setMaxDesiredBitrate(values[at], values[at + 1]);
+      break;
   }
 }

@@ -9,37 +9,25 @@
  * For the same packets and flush points the results are those of a {@linkcode Coordinator} with
  * the same options; they arrive one flush interval later at most (plus the worker's run).
  *
+ * This file is the front end: it checks every call and forwards it to one backend, the worker
+ * ({@linkcode WorkerBackend}) until that fails, then a {@linkcode Coordinator} on this thread.
+ *
  * @module
  */
 
-import { callSafely, report } from "../core/_callbacks.ts";
+import { callSafely } from "../core/_callbacks.ts";
 import { checkPacket } from "../core/packet_info.ts";
-import { checkBitrate } from "../core/remb_throttler.ts";
-import { ReceiveSideController, type RembSource } from "../core/receive_side_controller.ts";
+import { checkMaxBitrate } from "../core/receive_side_controller.ts";
 import { checkRange } from "../core/estimator_settings.ts";
 import {
   checkCoordinatorOptions,
-  type Clock,
   Coordinator,
+  COORDINATOR_DEFAULTS,
   CoordinatorClosedError,
-  type CoordinatorEvent,
   type CoordinatorOptions,
   type CoordinatorStats,
-  type Timers,
-  unrefTimers,
 } from "./coordinator.ts";
-import {
-  ENTRY_FLUSH,
-  ENTRY_MAX_BITRATE,
-  ENTRY_PACKET,
-  ENTRY_REMOVE,
-  ENTRY_RTT,
-  ENTRY_TICK,
-  ENTRY_VALUES,
-  EntryRing,
-} from "./entry_ring.ts";
-import { Doorbell } from "./shared_lane.ts";
-import { COORDINATOR_WORKER_SOURCE } from "./_coordinator_bundle.ts";
+import { WorkerBackend } from "./off_thread_worker_backend.ts";
 import type { PacketInfo } from "../core/types.ts";
 import type { ReceiveCoordinator } from "./receive_coordinator.ts";
 
@@ -56,93 +44,10 @@ export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
   ringCapacity?: number;
 }
 
-/** What the worker needs to start. */
-export type ToCoordinatorWorker =
-  | {
-    type: "init";
-    options: CoordinatorOptions;
-    ring: SharedArrayBuffer;
-    capacity: number;
-    doorbell: SharedArrayBuffer;
-  }
-  | { type: "close" };
+const DEFAULT_RING_CAPACITY = 65_536;
 
-/** What the coordinator worker reports. */
-export interface Snapshot {
-  /** The coordinator's figures. */
-  stats: CoordinatorStats;
-  /** Its active SSRCs. */
-  ssrcs: number[];
-}
-
-/** Messages of the coordinator worker. */
-export type FromCoordinatorWorker =
-  | { type: "estimate"; bitrateBps: number; ssrcs: number[] }
-  | { type: "remb"; packet: Uint8Array; bitrateBps: number; ssrcs: number[]; source: RembSource }
-  | { type: "event"; event: CoordinatorEvent }
-  | { type: "error"; message: string }
-  | { type: "snapshot"; snapshot: Snapshot }
-  | { type: "flushed"; id: number; snapshot: Snapshot }
-  | { type: "closed" };
-
-/** Entries that found the ring full, in the ring's layout: a growable queue, 49 bytes apiece. */
-class SpillQueue {
-  kinds = new Uint8Array(1024);
-  values = new Float64Array(1024 * ENTRY_VALUES);
-  head = 0;
-  length = 0;
-
-  /** Appends an entry; returns the offset to write its numbers at. */
-  push(kind: number): number {
-    if (this.length === this.kinds.length) this.#grow();
-    const slot = (this.head + this.length++) % this.kinds.length;
-    this.kinds[slot] = kind;
-    return slot * ENTRY_VALUES;
-  }
-
-  /** Offset of the oldest entry's numbers. */
-  oldest(): number {
-    return this.head * ENTRY_VALUES;
-  }
-
-  /** Drops the oldest entry. */
-  shift(): void {
-    this.head = (this.head + 1) % this.kinds.length;
-    this.length--;
-  }
-
-  // Only when full: the ring, unrolled from its head into twice the room.
-  #grow(): void {
-    const head = this.head;
-    const kinds = new Uint8Array(this.kinds.length * 2);
-    kinds.set(this.kinds.subarray(head));
-    kinds.set(this.kinds.subarray(0, head), this.kinds.length - head);
-    const values = new Float64Array(this.values.length * 2);
-    values.set(this.values.subarray(head * ENTRY_VALUES));
-    values.set(
-      this.values.subarray(0, head * ENTRY_VALUES),
-      this.values.length - head * ENTRY_VALUES,
-    );
-    this.kinds = kinds;
-    this.values = values;
-    this.head = 0;
-  }
-}
-
-const CLOSE_WAIT_MS = 2000;
-// Entries that may wait on the receiving thread for a worker that is reading: this many times
-// `maxPendingRecords`.
-const SPILL_FACTOR = 8;
-let bundledUrl: string | undefined;
-
-/** Where the coordinator worker's code comes from, per the `workerSources` option. */
-function coordinatorWorkerUrl(sources: CoordinatorOptions["workerSources"]): string {
-  if (sources === "module") return new URL("./coordinator_worker.ts", import.meta.url).href;
-  bundledUrl ??= URL.createObjectURL(
-    new Blob([COORDINATOR_WORKER_SOURCE], { type: "application/javascript" }),
-  );
-  return bundledUrl;
-}
+/** What the front end forwards to once a call is checked. */
+type Backend = WorkerBackend | Coordinator;
 
 /**
  * A {@linkcode Coordinator} that runs in a worker: the receiving thread's share of the work is
@@ -166,28 +71,9 @@ function coordinatorWorkerUrl(sources: CoordinatorOptions["workerSources"]): str
  */
 export class OffThreadCoordinator implements ReceiveCoordinator {
   readonly #options: OffThreadCoordinatorOptions;
-  readonly #maxPending: number;
-  readonly #clock: Clock;
-  readonly #timers: Timers;
-  readonly #timer: unknown;
-  readonly #ring: EntryRing;
-  readonly #doorbell = new Doorbell();
-  readonly #spill = new SpillQueue();
-  #worker: Worker | undefined;
-  #fallback: Coordinator | undefined;
-  #snapshot: Snapshot | undefined;
-  #estimateBps = 0;
-  #nextFlushId = 0;
-  readonly #flushes = new Map<number, () => void>();
-  #waitingForSpace = false;
-  #nowInput = 0;
-  #lastReleased = 0;
-  #progressAtMs = performance.now();
-  readonly #workerTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
+  #backend: Backend;
   #closing: Promise<void> | undefined;
-  #onClosed: (() => void) | undefined;
-  #closed = false;
 
   /**
    * Creates the coordinator and starts its worker.
@@ -199,57 +85,35 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    */
   constructor(options: OffThreadCoordinatorOptions = {}) {
     checkCoordinatorOptions(options);
-    const capacity = options.ringCapacity ?? 65_536;
-    checkRange("off-thread coordinator", "ringCapacity", capacity, {
+    const ringCapacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
+    checkRange("off-thread coordinator", "ringCapacity", ringCapacity, {
       min: 2,
       max: 1 << 26,
       integer: true,
     });
-    if ((capacity & (capacity - 1)) !== 0) {
+    if ((ringCapacity & (ringCapacity - 1)) !== 0) {
       throw new RangeError(
-        `Cannot create off-thread coordinator as 'ringCapacity' must be a power of two: current value is ${capacity}`,
+        `Cannot create off-thread coordinator as 'ringCapacity' must be a power of two: current value is ${ringCapacity}`,
       );
     }
-    this.#ring = new EntryRing(capacity);
     this.#options = options;
-    this.#maxPending = options.maxPendingRecords ?? 262_144;
-    this.#workerTimeoutMs = options.workerTimeoutMs ?? 2000;
-    this.#onError = options.onError ??
-      ((error) => console.error("Coordinator callback threw:", error));
-    this.#clock = options.clock ?? { nowMs: () => performance.now() };
-    this.#timers = options.timers ?? unrefTimers;
-
-    const url = coordinatorWorkerUrl(options.workerSources);
-    const worker = options.workerFactory
-      ? options.workerFactory(url, "bwe-coordinator")
-      : new Worker(url, { type: "module", name: "bwe-coordinator" });
-    worker.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault(); // The estimate carries on here; the process must not go down.
-      this.#failOver(`coordinator worker failed: ${event.message}`);
-    };
-    this.#worker = worker;
-    const init: ToCoordinatorWorker = {
-      type: "init",
-      options: dataOptions(options),
-      ring: this.#ring.buffer,
-      capacity,
-      doorbell: this.#doorbell.buffer,
-    };
-    worker.postMessage(init);
-    this.#timer = this.#timers.setInterval(() => this.#tick(), options.flushIntervalMs ?? 10);
+    this.#onError = options.onError ?? COORDINATOR_DEFAULTS.onError;
+    const worker: WorkerBackend = new WorkerBackend(options, {
+      ringCapacity,
+      onError: this.#onError,
+      onFailed: (error) => this.#failOver(worker, error),
+    });
+    this.#backend = worker;
   }
 
   /** Whether {@linkcode OffThreadCoordinator.close} was called. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing !== undefined;
   }
 
   /** Workers alive: this one and those of its host, as of the latest snapshot; 0 after close. */
   get liveWorkers(): number {
-    if (this.#closed) return 0;
-    if (this.#fallback) return this.#fallback.liveWorkers;
-    return 1 + (this.#snapshot?.stats.liveWorkers ?? 0);
+    return this.#closing ? 0 : this.#backend.liveWorkers;
   }
 
   /**
@@ -263,31 +127,9 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @throws {RangeError} A field is out of range.
    */
   onPacket(packet: PacketInfo, nowMs?: number): void {
-    if (this.#closed) throw new CoordinatorClosedError("process packet");
+    this.#checkOpen("process packet");
     checkPacket(packet, nowMs);
-    if (this.#fallback) return this.#fallback.onPacket(packet, nowMs);
-    // Two stores rather than `??` or a conditional expression, which would box the value.
-    if (nowMs === undefined) this.#nowInput = packet.arrivalTimeMs;
-    else this.#nowInput = nowMs;
-    const ring = this.#ring;
-    if (this.#spill.length > 0 || ring.free() === 0) {
-      this.#writePacket(this.#spill.values, this.#spill.push(ENTRY_PACKET), packet);
-      this.#checkSpill();
-      return;
-    }
-    this.#writePacket(ring.values, ring.reserve(), packet);
-    ring.commit(ENTRY_PACKET);
-  }
-
-  // The entry's numbers; the processing time comes in #nowInput, as a number argument is boxed.
-  #writePacket(values: Float64Array, at: number, packet: PacketInfo): void {
-    values[at] = packet.ssrc;
-    values[at + 1] = packet.arrivalTimeMs;
-    values[at + 2] = this.#nowInput;
-    values[at + 3] = packet.payloadSize;
-    values[at + 4] = packet.rtpTimestamp;
-    if (packet.absSendTime === undefined) values[at + 5] = NaN;
-    else values[at + 5] = packet.absSendTime;
+    this.#backend.onPacket(packet, nowMs);
   }
 
   /**
@@ -295,16 +137,11 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * all replayed and every estimate, REMB and event it caused was delivered here.
    *
    * @returns A promise that resolves then.
-   * @throws {CoordinatorClosedError} After close.
+   * @throws {CoordinatorClosedError} After close (the promise rejects).
    */
   flush(): Promise<void> {
-    if (this.#closed) return Promise.reject(new CoordinatorClosedError("flush"));
-    if (this.#fallback) return this.#fallback.flush();
-    const id = this.#nextFlushId++;
-    const done = new Promise<void>((resolve) => this.#flushes.set(id, resolve));
-    this.#write(ENTRY_FLUSH, id, this.#clock.nowMs());
-    this.#send();
-    return done;
+    if (this.#closing) return Promise.reject(new CoordinatorClosedError("flush"));
+    return this.#backend.flush();
   }
 
   /**
@@ -315,44 +152,42 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @throws {RangeError} Not a 32-bit unsigned integer.
    */
   removeStream(ssrc: number): void {
-    if (this.#closed) throw new CoordinatorClosedError("remove stream");
+    this.#checkOpen("remove stream");
     if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
       throw new RangeError(
         `Cannot remove stream as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
       );
     }
-    if (this.#fallback) return this.#fallback.removeStream(ssrc);
-    this.#write(ENTRY_REMOVE, ssrc, 0);
+    this.#backend.removeStream(ssrc);
   }
 
   /**
    * Sets the round-trip time used by the rate controller.
    *
    * @param rttMs Positive, ms.
+   * @throws {CoordinatorClosedError} After close.
    * @throws {RangeError} Not a positive finite number.
    */
   setRtt(rttMs: number): void {
+    this.#checkOpen("set RTT");
     if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
       throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
     }
-    if (this.#closed) return;
-    if (this.#fallback) return this.#fallback.setRtt(rttMs);
-    this.#write(ENTRY_RTT, rttMs, 0);
+    this.#backend.setRtt(rttMs);
   }
 
   /**
    * Caps what REMB will ever announce, and announces the cap at the next flush.
    *
-   * @param bitrateBps The cap, bps.
+   * @param bitrateBps The cap, bps: a non-negative integer, or `Infinity` to lift it.
    * @throws {CoordinatorClosedError} After close.
    * @throws {TypeError} Not a number.
-   * @throws {RangeError} Not a non-negative safe integer.
+   * @throws {RangeError} Not a non-negative integer or `Infinity`.
    */
   setMaxDesiredBitrate(bitrateBps: number): void {
-    if (this.#closed) throw new CoordinatorClosedError("set the maximum bitrate");
-    checkBitrate(bitrateBps, "set the maximum REMB bitrate");
-    if (this.#fallback) return this.#fallback.setMaxDesiredBitrate(bitrateBps);
-    this.#write(ENTRY_MAX_BITRATE, bitrateBps, this.#clock.nowMs());
+    this.#checkOpen("set the maximum bitrate");
+    checkMaxBitrate(bitrateBps);
+    this.#backend.setMaxDesiredBitrate(bitrateBps);
   }
 
   /**
@@ -361,8 +196,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @returns bps; 0 without a valid estimate or active stream.
    */
   getEstimate(): number {
-    if (this.#fallback) return this.#fallback.getEstimate();
-    return this.#estimateBps;
+    return this.#backend.getEstimate();
   }
 
   /**
@@ -371,8 +205,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @returns Ascending.
    */
   getSSRCs(): number[] {
-    if (this.#fallback) return this.#fallback.getSSRCs();
-    return [...(this.#snapshot?.ssrcs ?? [])];
+    return this.#backend.getSSRCs();
   }
 
   /**
@@ -382,16 +215,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @returns Typed figures.
    */
   stats(): CoordinatorStats {
-    if (this.#fallback) return this.#fallback.stats();
-    const stats = this.#snapshot?.stats ?? emptyStats(this.#options);
-    return {
-      ...stats,
-      estimateBps: this.#estimateBps,
-      liveWorkers: this.liveWorkers,
-      pendingRecords: stats.pendingRecords + this.#ring.capacity - this.#ring.free() +
-        this.#spill.length,
-      streams: stats.streams.map((stream) => ({ ...stream })),
-    };
+    return this.#backend.stats();
   }
 
   /**
@@ -401,231 +225,23 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    * @returns A promise that resolves once everything is released.
    */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#closed = true;
-    this.#timers.clearInterval(this.#timer);
-    for (const resolve of this.#flushes.values()) resolve();
-    this.#flushes.clear();
-    const worker = this.#worker;
-    if (!worker) {
-      this.#closing = this.#fallback?.close() ?? Promise.resolve();
-      return this.#closing;
-    }
-    this.#closing = new Promise<void>((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.#onClosed = undefined;
-        this.#stopWorker();
-        resolve();
-      };
-      // A worker that does not answer is ended anyway.
-      const timer = setTimeout(finish, CLOSE_WAIT_MS);
-      this.#onClosed = finish;
-      worker.postMessage({ type: "close" } satisfies ToCoordinatorWorker);
-    });
+    this.#closing ??= this.#backend.close();
     return this.#closing;
   }
 
-  // --- receiving thread -------------------------------------------------------------------------
-
-  #write(kind: number, a: number, b: number): void {
-    if (this.#spill.length > 0 || this.#ring.free() === 0) {
-      const at = this.#spill.push(kind);
-      this.#spill.values[at] = a;
-      this.#spill.values[at + 1] = b;
-      this.#checkSpill();
-      return;
-    }
-    const at = this.#ring.reserve();
-    this.#ring.values[at] = a;
-    this.#ring.values[at + 1] = b;
-    this.#ring.commit(kind);
+  #checkOpen(action: string): void {
+    if (this.#closing) throw new CoordinatorClosedError(action);
   }
 
-  #checkSpill(): void {
-    // A burst the worker works through is no reason to give up on it (taking over here replays
-    // the whole backlog on this thread); a backlog this deep is: memory must stay bounded.
-    if (this.#spill.length > SPILL_FACTOR * this.#maxPending) {
-      this.#failOver(`coordinator worker fell ${this.#spill.length} entries behind`);
-    }
+  // The one place the backend changes. The worker died, stalled or fell behind, and was ended: a
+  // coordinator on this thread takes over from what the worker had not read.
+  #failOver(worker: WorkerBackend, error: string): void {
+    const local = new Coordinator(this.#options);
+    this.#backend = local;
+    callSafely(
+      () => this.#options.onEvent?.({ type: "coordinator-failed", error }),
+      this.#onError,
+    );
+    worker.handOver(local);
   }
-
-  // Moves what waited for ring space into the ring, publishes, and wakes the worker.
-  #send(): void {
-    const ring = this.#ring;
-    // Read before publishing: the worker may drain and release everything before we wait.
-    const released = ring.released;
-    while (this.#spill.length > 0 && ring.free() > 0) {
-      const spill = this.#spill;
-      const from = spill.oldest();
-      const at = ring.reserve();
-      for (let i = 0; i < ENTRY_VALUES; i++) ring.values[at + i] = spill.values[from + i];
-      ring.commit(spill.kinds[spill.head]);
-      spill.shift();
-    }
-    ring.publish();
-    this.#doorbell.ring();
-    // The rest goes as soon as the worker makes room, timer or not.
-    if (this.#spill.length > 0 && !this.#waitingForSpace) {
-      this.#waitingForSpace = true;
-      ring.whenReleased(released, () => {
-        this.#waitingForSpace = false;
-        if (!this.#closed && !this.#fallback) this.#send();
-      });
-    }
-  }
-
-  #tick(): void {
-    if (this.#closed || this.#fallback) return; // The fallback has a timer of its own.
-    // A worker that keeps entries waiting without reading any for workerTimeoutMs hangs.
-    const nowMs = performance.now();
-    const released = this.#ring.released;
-    if (released !== this.#lastReleased || this.#ring.free() === this.#ring.capacity) {
-      this.#lastReleased = released;
-      this.#progressAtMs = nowMs;
-    } else if (nowMs - this.#progressAtMs > this.#workerTimeoutMs) {
-      this.#failOver(`coordinator worker read nothing for ${this.#workerTimeoutMs} ms`);
-      return;
-    }
-    this.#write(ENTRY_TICK, this.#clock.nowMs(), 0);
-    this.#send();
-  }
-
-  #onMessage(message: FromCoordinatorWorker): void {
-    switch (message.type) {
-      case "estimate":
-        this.#estimateBps = message.bitrateBps;
-        if (this.#options.onEstimate) {
-          this.#safe(() => this.#options.onEstimate!(message.bitrateBps, message.ssrcs));
-        }
-        break;
-      case "remb":
-        if (this.#options.onRemb) {
-          this.#safe(() =>
-            this.#options.onRemb!(message.packet, message.bitrateBps, message.ssrcs, message.source)
-          );
-        }
-        break;
-      case "event":
-        if (this.#options.onEvent) this.#safe(() => this.#options.onEvent!(message.event));
-        break;
-      case "error":
-        this.#report(new Error(message.message));
-        break;
-      case "snapshot":
-        this.#takeSnapshot(message.snapshot);
-        break;
-      case "flushed": {
-        this.#takeSnapshot(message.snapshot);
-        const resolve = this.#flushes.get(message.id);
-        this.#flushes.delete(message.id);
-        resolve?.();
-        break;
-      }
-      case "closed":
-        this.#onClosed?.();
-        break;
-    }
-  }
-
-  #takeSnapshot(snapshot: Snapshot): void {
-    this.#snapshot = snapshot;
-    this.#estimateBps = snapshot.stats.estimateBps;
-  }
-
-  // The worker died or stalled: a coordinator on this thread takes over from what the worker had
-  // not read yet. It starts without the worker's state: the estimate restarts.
-  #failOver(error: string): void {
-    if (this.#fallback || this.#closed) return;
-    this.#stopWorker();
-    const fallback = new Coordinator({ ...this.#options, timers: this.#timers });
-    this.#fallback = fallback;
-    this.#safe(() => this.#options.onEvent?.({ type: "coordinator-failed", error }));
-    const ring = this.#ring;
-    const pending = (ring.capacity - ring.free()) | 0;
-    for (let i = 0; i < pending; i++) {
-      this.#replay(fallback, ring.kindAt(i), ring.values, ring.offsetOf(i));
-    }
-    ring.release(pending);
-    const spill = this.#spill;
-    for (; spill.length > 0; spill.shift()) {
-      this.#replay(fallback, spill.kinds[spill.head], spill.values, spill.oldest());
-    }
-    for (const resolve of this.#flushes.values()) fallback.flush().then(resolve, resolve);
-    this.#flushes.clear();
-  }
-
-  // One entry, from the ring or the spill queue (the same layout), into the fallback.
-  #replay(fallback: Coordinator, kind: number, v: Float64Array, at: number): void {
-    try {
-      switch (kind) {
-        case ENTRY_PACKET:
-          fallback.onPacket({
-            ssrc: v[at],
-            arrivalTimeMs: v[at + 1],
-            payloadSize: v[at + 3],
-            rtpTimestamp: v[at + 4],
-            absSendTime: Number.isNaN(v[at + 5]) ? undefined : v[at + 5],
-          }, v[at + 2]);
-          break;
-        case ENTRY_REMOVE:
-          fallback.removeStream(v[at]);
-          break;
-        case ENTRY_RTT:
-          fallback.setRtt(v[at]);
-          break;
-        case ENTRY_MAX_BITRATE:
-          fallback.setMaxDesiredBitrate(v[at]);
-          break;
-        default:
-          fallback.flush().catch(() => {}); // A tick or a flush: the periodic step.
-      }
-    } catch (error) {
-      this.#report(error);
-    }
-  }
-
-  #stopWorker(): void {
-    const worker = this.#worker;
-    if (!worker) return;
-    this.#worker = undefined;
-    worker.terminate();
-  }
-
-  #safe(callback: () => void): void {
-    callSafely(callback, this.#onError);
-  }
-
-  #report(error: unknown): void {
-    report(this.#onError, error);
-  }
-}
-
-/** The options that can cross to the worker: everything but functions and injected objects. */
-function dataOptions(options: OffThreadCoordinatorOptions): CoordinatorOptions {
-  const data: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if (typeof value === "function" || key === "clock" || key === "timers") continue;
-    if (key === "ringCapacity") continue;
-    data[key] = value;
-  }
-  return data as CoordinatorOptions;
-}
-
-// What the coordinator reports before it has seen anything, defaults and all.
-function emptyStats(options: CoordinatorOptions): CoordinatorStats {
-  const { settings, remb, host } = checkCoordinatorOptions(options);
-  return {
-    ...new ReceiveSideController({ settings, remb, onError() {} }).state(),
-    host,
-    liveWorkers: 0,
-    pendingRecords: 0,
-    packets: 0,
-    refusedStreams: 0,
-    refusedPackets: 0,
-    packetsWithoutAbsSendTime: 0,
-    failedLanes: 0,
-    rembsSent: 0,
-    streams: [],
-  };
 }

@@ -27,6 +27,16 @@ function trace(absSendTime: boolean): PacketInfo[] {
   });
 }
 
+// Over 10,000 packets: with a ring of 64 entries, a backlog longer than one spill ring.
+function longTrace(): PacketInfo[] {
+  return generateTrace({
+    streams: [{ ssrc: 0x1111, bitrateBps: 1_500_000 }, { ssrc: 0x2222, bitrateBps: 600_000 }],
+    durationMs: 40_000,
+    capacityBps: (t) => (t < 20_000 ? 3_000_000 : 1_500_000),
+    absSendTime: true,
+  });
+}
+
 for (const absSendTime of [true, false]) {
   const label = absSendTime ? "abs-send-time" : "RTP timestamps";
   Deno.test(`OffThreadCoordinator gives a Coordinator's estimates and REMBs on every host (${label})`, async (t) => {
@@ -146,6 +156,102 @@ Deno.test("OffThreadCoordinator.close() is idempotent, ends its workers and make
   );
   await assert.rejects(coordinator.flush(), CoordinatorClosedError);
   assert.throws(() => coordinator.removeStream(1), CoordinatorClosedError);
+  assert.throws(() => coordinator.setRtt(50), {
+    name: "CoordinatorClosedError",
+    message: "Cannot set RTT as the coordinator is closed",
+  });
+  assert.throws(() => coordinator.setMaxDesiredBitrate(500_000), CoordinatorClosedError);
+});
+
+Deno.test("OffThreadCoordinator.setRtt() throws CoordinatorClosedError after close, also once it took over", async () => {
+  const events: CoordinatorEvent[] = [];
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    workerFactory: () =>
+      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => events.push(event),
+  });
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(events[0]?.type, "coordinator-failed");
+  coordinator.setRtt(50); // The coordinator on this thread takes it.
+  await coordinator.close();
+  assert.throws(() => coordinator.setRtt(50), CoordinatorClosedError);
+  // Closed comes first, as for every other call: a bad value after close is still a closed error.
+  assert.throws(() => coordinator.setRtt(0), CoordinatorClosedError);
+  assert.throws(
+    () => coordinator.onPacket({ ssrc: 1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
+    CoordinatorClosedError,
+  );
+  await assert.rejects(coordinator.flush(), CoordinatorClosedError);
+});
+
+Deno.test("OffThreadCoordinator keeps the order of a backlog several spill rings long", async () => {
+  // 64 entries in the ring and twice over 5000 packets: the rest waits in two spill rings of 4096
+  // entries, and the second half reuses the first half's.
+  const packets = longTrace();
+  assert.ok(packets.length > 2 * (4096 + 64), `${packets.length} packets`);
+  const run = async (coordinator: Coordinator | OffThreadCoordinator) => {
+    const estimates: number[] = [];
+    const half = packets.length >> 1;
+    for (const packet of packets.slice(0, half)) coordinator.onPacket(packet);
+    coordinator.setRtt(80);
+    await coordinator.flush();
+    estimates.push(coordinator.getEstimate());
+    for (const packet of packets.slice(half)) coordinator.onPacket(packet);
+    coordinator.removeStream(0x2222);
+    await coordinator.flush();
+    estimates.push(coordinator.getEstimate());
+    return estimates;
+  };
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerSources: "module",
+  });
+  const local = new Coordinator({ host: "inline", timers: manualTimers });
+  try {
+    assert.deepEqual(await run(coordinator), await run(local));
+    assert.deepEqual(coordinator.getSSRCs(), local.getSSRCs());
+    const stats = coordinator.stats();
+    assert.equal(stats.packets, packets.length);
+    assert.equal(stats.pendingRecords, 0);
+  } finally {
+    await coordinator.close();
+    await local.close();
+  }
+});
+
+Deno.test("OffThreadCoordinator replays a backlog several spill rings long when its worker dies", async () => {
+  const events: CoordinatorEvent[] = [];
+  const packets = longTrace();
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerFactory: () =>
+      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => events.push(event),
+  });
+  const local = new Coordinator({ host: "inline", timers: manualTimers });
+  for (const packet of packets) {
+    coordinator.onPacket(packet);
+    local.onPacket(packet);
+  }
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(events.length, 1);
+  await coordinator.flush();
+  await local.flush();
+  assert.equal(coordinator.stats().packets, packets.length);
+  assert.equal(coordinator.getEstimate(), local.getEstimate());
+  await coordinator.close();
+  await local.close();
+  assert.equal(coordinator.liveWorkers, 0);
 });
 
 Deno.test("OffThreadCoordinator rejects bad options and packets on the receiving thread", async () => {
