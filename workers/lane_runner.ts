@@ -46,6 +46,8 @@ export function newLanePipeline(config: LaneConfig): DelayPipeline {
  * ```ts
  * import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
  * import { PacketBatch } from "../core/packet_batch.ts";
+ * import { LaneFigures } from "../core/lane_figures.ts";
+ * import { INITIAL_THRESHOLD_MS } from "../core/overuse_detector.ts";
  * import assert from "node:assert/strict";
  * const pipeline = newLanePipeline({ kind: "rtp-timestamp", filter: "kalman", trendlineWindowSize: 20 });
  * const batch = new PacketBatch(4);
@@ -55,7 +57,9 @@ export function newLanePipeline(config: LaneConfig): DelayPipeline {
  *   batch.size[i] = 1000;
  * }
  * runLaneBatch(pipeline, batch, 4);
- * assert.equal(batch.figures[2], 12.5); // threshold, untouched yet
+ * const figures = new LaneFigures(batch.figures);
+ * assert.equal(figures.thresholdMs, INITIAL_THRESHOLD_MS); // not adapted yet
+ * assert.equal(figures.usage, "normal");
  * ```
  */
 export function runLaneBatch(pipeline: DelayPipeline, batch: PacketBatch, length: number): void {
