@@ -62,7 +62,7 @@ export {
   type CoordinatorStreamStats,
   type Timers,
 } from "./workers/coordinator.ts";
-export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
+export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/lane_host.ts";
 export { ClosedError } from "./workers/closed_error.ts";
 export type { ReceiveCoordinator } from "./workers/receive_coordinator.ts";
 export { OffThreadCoordinator, type OffThreadCoordinatorOptions } from "./workers/off_thread.ts";

@@ -37,7 +37,7 @@ import {
   type Timers,
   unrefTimers,
 } from "../workers/coordinator.ts";
-import type { HostKind, Transport, WorkerSources } from "../workers/hosts.ts";
+import type { HostKind, Transport, WorkerSources } from "../workers/lane_host.ts";
 import { OffThreadCoordinator } from "../workers/off_thread.ts";
 import { ClosedError } from "../workers/closed_error.ts";
 import { readAbsCaptureTime } from "./abs_capture_time.ts";

@@ -38,18 +38,16 @@ import { encodeRemb } from "../core/remb.ts";
 import { RembThrottler } from "../core/remb_throttler.ts";
 import { SingleStreamEstimator } from "../core/single_stream_estimator.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "../core/types.ts";
-import {
-  type HostCallbacks,
-  type HostKind,
-  InlineHost,
-  type LaneHost,
-  PoolHost,
-  type Transport,
-  type WorkerFactory,
-  type WorkerHostOptions,
-  WorkerPerStreamHost,
-  type WorkerSources,
-} from "./hosts.ts";
+import type {
+  HostCallbacks,
+  HostKind,
+  LaneHost,
+  Transport,
+  WorkerFactory,
+  WorkerSources,
+} from "./lane_host.ts";
+import { InlineHost } from "./inline_host.ts";
+import { type LanePlacement, WorkerHost, WorkerPerLane, WorkerPool } from "./worker_host.ts";
 import type { LaneConfig } from "./protocol.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 import { Fifo } from "./_fifo.ts";
@@ -487,23 +485,23 @@ export class Coordinator implements ReceiveCoordinator {
       : typeof options.workerSources === "object"
       ? options.workerSources
       : undefined;
-    const factory: WorkerFactory = options.workerFactory ??
-      ((url, name) => new Worker(url, { type: "module", name }));
-    const hostOptions = (): WorkerHostOptions => ({
-      sources: sources ?? defaultWorkerSources(),
-      factory,
-      transport: options.transport ?? "shared-memory",
-      batchSize: this.#batchSize,
-    });
+    const workerHost = (placement: LanePlacement): LaneHost =>
+      new WorkerHost(this.#callbacks, {
+        placement,
+        sources: sources ?? defaultWorkerSources(),
+        factory: options.workerFactory,
+        transport: options.transport ?? "shared-memory",
+        batchSize: this.#batchSize,
+      });
     switch (this.#hostKind) {
       case "inline":
         this.#host = new InlineHost(this.#callbacks);
         break;
       case "pool":
-        this.#host = new PoolHost(this.#callbacks, hostOptions(), options.poolSize ?? 1);
+        this.#host = workerHost(new WorkerPool(options.poolSize ?? 1));
         break;
       default:
-        this.#host = new WorkerPerStreamHost(this.#callbacks, hostOptions());
+        this.#host = workerHost(new WorkerPerLane());
     }
     this.#timer = this.#timers.setInterval(() => this.#tick(), options.flushIntervalMs ?? 10);
   }

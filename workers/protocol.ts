@@ -20,21 +20,34 @@ export interface LaneConfig {
   trendlineWindowSize: number;
 }
 
+/**
+ * Coordinator → lane worker: open a lane. `shared` is the lane's `SharedLane` buffer with the
+ * shared-memory transport.
+ */
+export type OpenLaneMessage = {
+  type: "open";
+  lane: number;
+  config: LaneConfig;
+  figures?: Float64Array;
+  shared?: SharedArrayBuffer;
+  capacity?: number;
+};
+
+/** Coordinator → lane worker: transferred batches, one per lane listed. */
+export type BatchesMessage = {
+  type: "batches";
+  lanes: number[];
+  buffers: ArrayBuffer[];
+  lengths: number[];
+};
+
 /** Coordinator → lane worker. */
 export type ToLaneWorker =
-  // `shared` is the lane's `SharedLane` buffer with the shared-memory transport.
-  | {
-    type: "open";
-    lane: number;
-    config: LaneConfig;
-    figures?: Float64Array;
-    shared?: SharedArrayBuffer;
-    capacity?: number;
-  }
+  | OpenLaneMessage
   | { type: "drop"; lane: number }
   // The worker's `Doorbell`, sent first with the shared-memory transport.
   | { type: "doorbell"; buffer: SharedArrayBuffer }
-  | { type: "batches"; lanes: number[]; buffers: ArrayBuffer[]; lengths: number[] };
+  | BatchesMessage;
 
 /** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
 export type FromLaneWorker =
