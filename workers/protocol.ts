@@ -33,13 +33,18 @@ export type OpenLaneMessage = {
   capacity?: number;
 };
 
-/** Coordinator → lane worker: transferred batches, one per lane listed. */
-export type BatchesMessage = {
-  type: "batches";
+/** Transferred batches, one per lane listed: their buffers and record counts. */
+export interface TransferredBatches {
+  /** The lane of each batch. */
   lanes: number[];
+  /** The batches' buffers, in the transfer list. */
   buffers: ArrayBuffer[];
+  /** Records in use in each. */
   lengths: number[];
-};
+}
+
+/** Coordinator → lane worker: batches to run. */
+export type BatchesMessage = { type: "batches" } & TransferredBatches;
 
 /** Coordinator → lane worker. */
 export type ToLaneWorker =
@@ -51,12 +56,7 @@ export type ToLaneWorker =
 
 /** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
 export type FromLaneWorker =
-  | {
-    type: "results";
-    lanes: number[];
-    buffers: ArrayBuffer[];
-    lengths: number[];
-  }
+  | { type: "results" } & TransferredBatches
   | { type: "ready" };
 
 /** Coordinator → spawner worker. */

@@ -16,16 +16,13 @@ import type {
   LaneConfig,
   OpenLaneMessage,
   ToLaneWorker,
+  TransferredBatches,
 } from "./protocol.ts";
 import type { Reply, TransportHostEnd, TransportWorkerEnd, WorkerChannel } from "./transport.ts";
 
 /** A worker's batches for the next flush. */
-interface Outbox {
+interface Outbox extends TransferredBatches {
   readonly channel: WorkerChannel;
-  lanes: number[];
-  /** The batches' buffers, transferred at the flush. */
-  buffers: ArrayBuffer[];
-  lengths: number[];
 }
 
 /**
