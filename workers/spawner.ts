@@ -17,10 +17,10 @@ import type { FromSpawner, ToSpawner } from "./protocol.ts";
  * import { Spawner } from "./spawner.ts";
  * import assert from "node:assert/strict";
  * // A stand-in for the spawner worker that records what it is told.
- * const told: string[] = [];
+ * const told: { type: string; port?: MessagePort }[] = [];
  * const fake = {
  *   onmessage: null, onerror: null, terminate() {},
- *   postMessage: (message: { type: string }) => told.push(message.type),
+ *   postMessage: (message: { type: string }) => told.push(message),
  * } as unknown as Worker;
  * const sources = { spawnerUrl: "spawner.js", laneWorkerUrl: "lane.js" };
  * const spawner = new Spawner(sources, () => fake, () => {});
@@ -28,8 +28,9 @@ import type { FromSpawner, ToSpawner } from "./protocol.ts";
  * assert.equal(spawner.liveWorkers, 2); // the spawner and its lane worker
  * spawner.terminate(id);
  * port.close();
+ * told[1].port!.close(); // the lane worker's end, which a real spawner passes on
  * spawner.close();
- * assert.deepEqual(told, ["init", "spawn", "terminate"]);
+ * assert.deepEqual(told.map((m) => m.type), ["init", "spawn", "terminate"]);
  * assert.equal(spawner.liveWorkers, 0);
  * ```
  */
