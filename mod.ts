@@ -69,7 +69,7 @@ export {
   type Timers,
   unrefTimers,
 } from "./workers/coordinator.ts";
-export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/hosts.ts";
+export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/lane_host.ts";
 export { ClosedError } from "./workers/closed_error.ts";
 export type { ReceiveCoordinator } from "./workers/receive_coordinator.ts";
 export { OffThreadCoordinator, type OffThreadCoordinatorOptions } from "./workers/off_thread.ts";

@@ -16,7 +16,7 @@ import { type ControllerState, ReceiveSideController } from "./receive_side_cont
 import { type ReceiveSideOptions, resolveRembPolicy } from "./receive_side_options.ts";
 import { type EstimatorSettings, resolveSettings } from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
-import type { BandwidthUsage, PacketInfo, RateControlState } from "./types.ts";
+import type { BandwidthUsage, PacketInfo } from "./types.ts";
 
 const MAX_UINT32 = 0xffffffff;
 

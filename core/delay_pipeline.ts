@@ -11,6 +11,13 @@
 import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import { DelaySample } from "./delay_sample.ts";
 import { InterArrival } from "./inter_arrival.ts";
+import {
+  FIGURE_DETECTOR_STATE,
+  FIGURE_MODIFIED_OFFSET_MS,
+  FIGURE_NUM_DELTAS,
+  FIGURE_OFFSET_MS,
+  FIGURE_THRESHOLD_MS,
+} from "./lane_figures.ts";
 import { OveruseDetector } from "./overuse_detector.ts";
 import { OveruseEstimator } from "./overuse_estimator.ts";
 import { TrendlineEstimator } from "./trendline_estimator.ts";
@@ -214,17 +221,17 @@ export class DelayPipeline {
   }
 
   /**
-   * Writes the pipeline's figures into `out`: offset, modified offset, threshold, delta count, then
-   * the detector's state (8 numbers) from index 4.
+   * Writes the pipeline's figures into `out`, laid out as core/lane_figures.ts says (read them
+   * through a `LaneFigures`).
    *
-   * @param out At least 12 numbers, e.g. a batch's `figures`.
+   * @param out At least `LANE_FIGURE_COUNT` numbers, e.g. a batch's `figures`.
    */
   writeFigures(out: Float64Array): void {
-    out[0] = this.offsetMs;
-    out[1] = this.modifiedOffsetMs;
-    out[2] = this.thresholdMs;
-    out[3] = this.numDeltas;
-    this.#detector.save(out, 4);
+    out[FIGURE_OFFSET_MS] = this.offsetMs;
+    out[FIGURE_MODIFIED_OFFSET_MS] = this.modifiedOffsetMs;
+    out[FIGURE_THRESHOLD_MS] = this.thresholdMs;
+    out[FIGURE_NUM_DELTAS] = this.numDeltas;
+    this.#detector.save(out, FIGURE_DETECTOR_STATE);
   }
 
   /**
@@ -234,7 +241,7 @@ export class DelayPipeline {
    * @param figures Figures of the lane's previous pipeline.
    */
   restoreDetector(figures: Float64Array): void {
-    this.#detector.restore(figures, 4);
+    this.#detector.restore(figures, FIGURE_DETECTOR_STATE);
   }
 
   /**

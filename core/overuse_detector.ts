@@ -6,7 +6,7 @@
  */
 
 import { DelaySample } from "./delay_sample.ts";
-import type { BandwidthUsage } from "./types.ts";
+import { type BandwidthUsage, usageSeverity } from "./types.ts";
 
 const MAX_ADAPT_OFFSET_MS = 15;
 const OVERUSING_TIME_THRESHOLD_MS = 10;
@@ -15,9 +15,17 @@ const K_UP = 0.0087;
 const K_DOWN = 0.039;
 const MIN_THRESHOLD_MS = 6;
 const MAX_THRESHOLD_MS = 600;
-/** The threshold a detector starts with, ms: what a lane reports before its first verdict. */
+/** The threshold of a fresh detector, ms: what a stream reports before it has any figures. */
 export const INITIAL_THRESHOLD_MS = 12.5;
 const MAX_TIME_DELTA_MS = 100;
+
+/** Numbers {@linkcode OveruseDetector.save} writes. */
+export const DETECTOR_STATE_LENGTH = 8;
+/**
+ * Where the hypothesis sits among them, coded as a batch's `usage` column codes it (0 normal,
+ * 1 underusing, 2 overusing).
+ */
+export const DETECTOR_STATE_HYPOTHESIS = 6;
 
 /** Options of {@linkcode OveruseDetector}. */
 export interface OveruseDetectorOptions {
@@ -158,8 +166,8 @@ export class OveruseDetector {
 
   // Reads its inputs from fields: fractional arguments to a call that is not inlined are boxed.
   /**
-   * Writes the detector's whole state into `out` from `offset` (8 numbers), so it can be restored in
-   * another pipeline or thread.
+   * Writes the detector's whole state into `out` from `offset` ({@linkcode DETECTOR_STATE_LENGTH}
+   * numbers), so it can be restored in another pipeline or thread.
    *
    * @param out Destination.
    * @param offset First index.
@@ -171,7 +179,7 @@ export class OveruseDetector {
     out[offset + 3] = this.#prevOffset;
     out[offset + 4] = this.#timeOverUsing;
     out[offset + 5] = this.#overuseCounter;
-    out[offset + 6] = this.#hypothesis === "normal" ? 0 : this.#hypothesis === "underusing" ? 1 : 2;
+    out[offset + DETECTOR_STATE_HYPOTHESIS] = usageSeverity(this.#hypothesis);
     out[offset + 7] = this.#modifiedOffset;
   }
 
@@ -188,7 +196,7 @@ export class OveruseDetector {
     this.#prevOffset = from[offset + 3];
     this.#timeOverUsing = from[offset + 4];
     this.#overuseCounter = from[offset + 5];
-    const hypothesis = from[offset + 6];
+    const hypothesis = from[offset + DETECTOR_STATE_HYPOTHESIS];
     this.#hypothesis = hypothesis === 0 ? "normal" : hypothesis === 1 ? "underusing" : "overusing";
     this.#modifiedOffset = from[offset + 7];
   }

@@ -58,7 +58,7 @@ export class PacketBatch {
   readonly usage: Uint8Array;
   /** Per-record flags. */
   readonly flags: Uint8Array;
-  /** Pipeline figures after the batch (see `DelayPipeline.writeFigures`). */
+  /** Pipeline figures after the batch; read them through a `LaneFigures` (core/lane_figures.ts). */
   readonly figures: Float64Array;
 
   /**

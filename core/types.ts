@@ -32,6 +32,24 @@ export function usageSeverity(usage: BandwidthUsage): number {
   return usage === "normal" ? 0 : usage === "underusing" ? 1 : 2;
 }
 
+const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
+
+/**
+ * The detector state of a severity code, the inverse of {@linkcode usageSeverity}.
+ *
+ * @param severity 0, 1 or 2.
+ * @returns The state.
+ * @example
+ * ```ts
+ * import { usageOfSeverity, usageSeverity } from "./types.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(usageOfSeverity(usageSeverity("underusing")), "underusing");
+ * ```
+ */
+export function usageOfSeverity(severity: number): BandwidthUsage {
+  return USAGES[severity];
+}
+
 /**
  * One received RTP packet, as the estimator needs it.
  *

@@ -49,7 +49,6 @@ import {
   coordinatorOptionsOf,
   defaultEstimateStream,
   type EstimatorInterceptorOptions,
-  type Logger,
 } from "./interceptor_options.ts";
 import {
   type Binding,

@@ -16,7 +16,7 @@ import {
   summaryText,
   writeReport,
 } from "./sim/mod.ts";
-import type { HostKind } from "../workers/hosts.ts";
+import type { HostKind } from "../workers/lane_host.ts";
 import type { Grouping } from "../core/abs_send_time_estimator.ts";
 
 const HELP = `Runs the receiver-side estimator (this project's Coordinator) in closed loop with

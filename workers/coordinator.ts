@@ -39,7 +39,8 @@ import {
   createHost,
   type ResolvedCoordinatorOptions,
 } from "./coordinator_options.ts";
-import { type HostCallbacks, InlineHost, type LaneHost } from "./hosts.ts";
+import { InlineHost } from "./inline_host.ts";
+import type { HostCallbacks, LaneHost } from "./lane_host.ts";
 import { Lane } from "./lane.ts";
 import { Liveness } from "./liveness.ts";
 import type { ReceiveCoordinator } from "./receive_coordinator.ts";
@@ -352,13 +353,13 @@ export class Coordinator implements ReceiveCoordinator {
     const streams: CoordinatorStreamStats[] = [];
     for (const ssrc of controller.ssrcs()) {
       const stream = controller.stream(ssrc)!;
-      const figures = this.#lanes.laneOf(ssrc)?.figures;
+      const figures = this.#lanes.laneOf(ssrc)?.reportedFigures;
       streams.push({
         ssrc,
         usage: stream.usage,
-        delayOffsetMs: figures?.[0] ?? 0,
-        modifiedOffsetMs: figures?.[1] ?? 0,
-        thresholdMs: figures?.[2] ?? INITIAL_THRESHOLD_MS,
+        delayOffsetMs: figures?.offsetMs ?? 0,
+        modifiedOffsetMs: figures?.modifiedOffsetMs ?? 0,
+        thresholdMs: figures?.thresholdMs ?? INITIAL_THRESHOLD_MS,
         packets: stream.packets,
       });
     }

@@ -16,19 +16,18 @@ import {
 import type { EstimatorKind } from "../core/lane_table.ts";
 import type { ControllerState, RembPolicy } from "../core/receive_side_controller.ts";
 import { type ReceiveSideOptions, resolveRembPolicy } from "../core/receive_side_options.ts";
-import type { BandwidthUsage, RateControlState } from "../core/types.ts";
+import type { BandwidthUsage } from "../core/types.ts";
 import { type Clock, performanceClock, type Timers } from "./clock.ts";
-import {
-  type HostCallbacks,
-  type HostKind,
-  InlineHost,
-  type LaneHost,
-  PoolHost,
-  type Transport,
-  type WorkerFactory,
-  WorkerPerStreamHost,
-  type WorkerSources,
-} from "./hosts.ts";
+import { InlineHost } from "./inline_host.ts";
+import type {
+  HostCallbacks,
+  HostKind,
+  LaneHost,
+  Transport,
+  WorkerFactory,
+  WorkerSources,
+} from "./lane_host.ts";
+import { WorkerHost, WorkerPerLane, WorkerPool } from "./worker_host.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 
 /** Something the application may want to know about. */
@@ -294,20 +293,17 @@ export function createHost(
 ): LaneHost {
   if (resolved.host === "inline") return new InlineHost(callbacks);
   const custom = options.workerSources;
-  const hostOptions = {
+  return new WorkerHost(callbacks, {
+    placement: resolved.host === "pool" ? new WorkerPool(resolved.poolSize) : new WorkerPerLane(),
     sources: custom === "module"
       ? moduleWorkerSources()
       : typeof custom === "object"
       ? custom
       : defaultWorkerSources(),
-    factory: options.workerFactory ??
-      ((url: string | URL, name: string) => new Worker(url, { type: "module", name })),
+    factory: options.workerFactory,
     transport: resolved.transport,
     batchSize: resolved.batchSize,
-  };
-  return resolved.host === "pool"
-    ? new PoolHost(callbacks, hostOptions, resolved.poolSize)
-    : new WorkerPerStreamHost(callbacks, hostOptions);
+  });
 }
 
 function checkMethods(name: string, value: unknown, methods: readonly string[]): void {

@@ -16,8 +16,9 @@
  */
 
 import type { LaneConfig } from "../core/delay_pipeline.ts";
-import { FIGURE_COUNT, PacketBatch } from "../core/packet_batch.ts";
-import type { LaneHost } from "./hosts.ts";
+import { LaneFigures } from "../core/lane_figures.ts";
+import { PacketBatch } from "../core/packet_batch.ts";
+import type { LaneHost } from "./lane_host.ts";
 import { Fifo } from "./_fifo.ts";
 
 /** Where a lane is in its life. */
@@ -53,7 +54,7 @@ const FREE_BATCHES = 4;
  * @example
  * ```ts
  * import { Lane } from "./lane.ts";
- * import { InlineHost } from "./hosts.ts";
+ * import { InlineHost } from "./inline_host.ts";
  * import assert from "node:assert/strict";
  * const host = new InlineHost({ onResults() {}, onLaneFailed() {} });
  * const config = { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 } as const;
@@ -84,8 +85,9 @@ export class Lane {
   readonly returned = new Fifo<PacketBatch>();
   /** Records of the first returned batch already replayed. */
   cursor = 0;
-  /** The pipeline figures its host last reported (see `writeFigures` of the pipeline). */
-  readonly figures = new Float64Array(FIGURE_COUNT);
+  readonly #figures = new LaneFigures();
+  // Whether the host has reported figures yet: before that, a new pipeline starts afresh.
+  #reported = false;
   readonly #config: LaneConfig;
   readonly #batchSize: number;
   readonly #onForgotten: (lane: Lane) => void;
@@ -110,6 +112,11 @@ export class Lane {
     this.pending = new PacketBatch(options.batchSize);
     this.state = "starting";
     host.open(id, ssrc, options.config, undefined);
+  }
+
+  /** The pipeline figures its host last reported, or `undefined` before the first answer. */
+  get reportedFigures(): LaneFigures | undefined {
+    return this.#reported ? this.#figures : undefined;
   }
 
   /** Whether nothing of it is pending or in flight. */
@@ -144,7 +151,8 @@ export class Lane {
     this.waitingSinceMs = realNowMs;
     batch.length = length;
     this.returned.push(batch);
-    this.figures.set(batch.figures);
+    this.#figures.copyFrom(batch);
+    this.#reported = true;
     this.#settle();
   }
 
@@ -177,7 +185,7 @@ export class Lane {
   /** A stream came back: a released lane opens again with the detector it had. */
   revive(): void {
     if (this.state === "released") {
-      this.host.open(this.id, this.ssrc, this.#config, this.figures);
+      this.host.open(this.id, this.ssrc, this.#config, this.reportedFigures?.values);
       this.state = "starting";
     } else if (this.state === "quiet") {
       this.state = "running";
@@ -198,7 +206,7 @@ export class Lane {
    */
   failOver(fallback: LaneHost): void {
     this.host = fallback;
-    const verdict = this.figures[LAST_VERDICT];
+    const verdict = this.#figures.usageCode;
     for (let length = this.inFlight.shift(); length !== undefined; length = this.inFlight.shift()) {
       const batch = new PacketBatch(length);
       batch.usage.fill(verdict);
@@ -209,7 +217,7 @@ export class Lane {
       this.#settle();
       return;
     }
-    fallback.open(this.id, this.ssrc, this.#config, this.figures);
+    fallback.open(this.id, this.ssrc, this.#config, this.reportedFigures?.values);
     this.state = this.state === "quiet" || this.state === "released" ? "quiet" : "running";
     this.#settle();
   }
@@ -226,6 +234,3 @@ export class Lane {
     }
   }
 }
-
-/** Where the detector's state in the figures says its last verdict is. */
-const LAST_VERDICT = 10;

@@ -5,35 +5,8 @@
  * @module
  */
 
-import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "../core/abs_send_time.ts";
-import { DelayPipeline } from "../core/delay_pipeline.ts";
+import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import { FLAG_RESET_FILTER, type PacketBatch } from "../core/packet_batch.ts";
-import { RTP_GROUP_LENGTH_TICKS, RTP_TIMESTAMP_TO_MS } from "../core/single_stream_estimator.ts";
-import type { LaneConfig } from "./protocol.ts";
-
-/**
- * Makes the delay pipeline of a lane.
- *
- * @param config Estimator kind and filter.
- * @returns A fresh pipeline.
- * @example
- * ```ts
- * import { newLanePipeline } from "./lane_runner.ts";
- * import assert from "node:assert/strict";
- * const pipeline = newLanePipeline({ kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 });
- * assert.equal(pipeline.usage, "normal");
- * ```
- */
-export function newLanePipeline(config: LaneConfig): DelayPipeline {
-  const rtp = config.kind === "rtp-timestamp";
-  return new DelayPipeline({
-    groupLengthTicks: rtp ? RTP_GROUP_LENGTH_TICKS : GROUP_LENGTH_TICKS,
-    timestampToMs: rtp ? RTP_TIMESTAMP_TO_MS : TIMESTAMP_TO_MS,
-    filter: config.filter,
-    trendlineWindowSize: config.trendlineWindowSize,
-    paceByArrival: !rtp,
-  });
-}
 
 /**
  * Runs the first `length` records of a batch through a lane's pipeline, filling their `usage`
@@ -44,10 +17,13 @@ export function newLanePipeline(config: LaneConfig): DelayPipeline {
  * @param length Records in use.
  * @example
  * ```ts
- * import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
+ * import { runLaneBatch } from "./lane_runner.ts";
+ * import { createLanePipeline } from "../core/delay_pipeline.ts";
  * import { PacketBatch } from "../core/packet_batch.ts";
+ * import { LaneFigures } from "../core/lane_figures.ts";
+ * import { INITIAL_THRESHOLD_MS } from "../core/overuse_detector.ts";
  * import assert from "node:assert/strict";
- * const pipeline = newLanePipeline({ kind: "rtp-timestamp", filter: "kalman", trendlineWindowSize: 20 });
+ * const pipeline = createLanePipeline({ kind: "rtp-timestamp", filter: "kalman", trendlineWindowSize: 20 });
  * const batch = new PacketBatch(4);
  * for (let i = 0; i < 4; i++) {
  *   batch.timestamp[i] = i * 3000;
@@ -55,7 +31,9 @@ export function newLanePipeline(config: LaneConfig): DelayPipeline {
  *   batch.size[i] = 1000;
  * }
  * runLaneBatch(pipeline, batch, 4);
- * assert.equal(batch.figures[2], 12.5); // threshold, untouched yet
+ * const figures = new LaneFigures(batch.figures);
+ * assert.equal(figures.thresholdMs, INITIAL_THRESHOLD_MS); // not adapted yet
+ * assert.equal(figures.usage, "normal");
  * ```
  */
 export function runLaneBatch(pipeline: DelayPipeline, batch: PacketBatch, length: number): void {

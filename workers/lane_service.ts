@@ -1,17 +1,19 @@
 /**
- * What a lane worker does, as a function of its global scope: runs the core's delay pipelines over
- * batches of records, taken either as transferred buffers or from shared-memory slots when its
- * doorbell rings. One worker serves one lane (worker-per-stream host) or many (pool host); it talks
- * on its own message channel or on a port the spawner attaches.
+ * What a lane worker does, as a function of its global scope: makes the core's delay pipelines for
+ * the lanes it is told to open and hands them to its end of the transport, which runs them over
+ * batches taken either as transferred buffers or from shared-memory slots when its doorbell rings.
+ * One worker serves one lane (worker-per-stream host) or many (pool host); it talks on its own
+ * message channel or on a port the spawner attaches.
  *
  * @module
  */
 
-import type { DelayPipeline } from "../core/delay_pipeline.ts";
-import { PacketBatch } from "../core/packet_batch.ts";
-import type { AttachMessage, FromLaneWorker, ToLaneWorker } from "./protocol.ts";
-import { newLanePipeline, runLaneBatch } from "./lane_runner.ts";
-import { Doorbell, SharedLane } from "./shared_lane.ts";
+import type { AttachMessage, ToLaneWorker } from "./protocol.ts";
+import { createLanePipeline } from "../core/delay_pipeline.ts";
+import { Doorbell } from "./shared_lane.ts";
+import { SharedMemoryWorkerEnd } from "./shared_memory_transport.ts";
+import { TransferWorkerEnd } from "./transfer_transport.ts";
+import type { Reply, TransportWorkerEnd } from "./transport.ts";
 
 /** The parts of a worker's global scope the service uses. */
 export interface WorkerScope {
@@ -28,16 +30,6 @@ export interface LaneServiceHooks {
    */
   beforeBatch?(): boolean;
 }
-
-interface OpenLane {
-  pipeline: DelayPipeline;
-  shared: SharedLane | undefined;
-}
-
-// The longest a worker sleeps without a ring; a safety net, not a poll: every change rings.
-const SLEEP_MS = 1000;
-const READY: FromLaneWorker = { type: "ready" };
-const NOTHING: Transferable[] = [];
 
 /**
  * Serves the lane protocol in this worker.
@@ -66,12 +58,9 @@ const NOTHING: Transferable[] = [];
  * ```
  */
 export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): void {
-  const lanes = new Map<number, OpenLane>();
-  let doorbell: Doorbell | undefined;
-  let handledControls = 0;
   let mute = false;
-  let reply = (message: FromLaneWorker, transfer: Transferable[]) =>
-    scope.postMessage(message, transfer);
+  let reply: Reply = (message, transfer) => scope.postMessage(message, transfer);
+  const post: Reply = (message, transfer) => reply(message, transfer);
 
   const proceed = (): boolean => {
     if (mute) return false;
@@ -79,75 +68,32 @@ export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): vo
     return !mute;
   };
 
-  // Runs every published slot of a lane; returns whether there was any.
-  const serve = (lane: OpenLane): boolean => {
-    const shared = lane.shared;
-    if (!shared) return false;
-    const submitted = shared.submitted;
-    let done = shared.done;
-    if (done === submitted) return false;
-    for (; done < submitted; done++) {
-      if (!proceed()) return false;
-      runLaneBatch(lane.pipeline, shared.slot(done), shared.lengthOf(done));
-      shared.finish();
-    }
-    return true;
-  };
-
-  const serveAll = (): void => {
-    let any = false;
-    for (const lane of lanes.values()) any = serve(lane) || any;
-    if (any && doorbell!.prompt) reply(READY, NOTHING);
-  };
-
-  // Sleeps on the doorbell and serves, until a control message waits to be read or the host stops
-  // the worker; either way the event loop takes over.
-  const run = (): void => {
-    const bell = doorbell!;
-    for (;;) {
-      const seen = bell.rings; // Before serving: a ring meanwhile cuts the next sleep short.
-      serveAll();
-      if (bell.stopped || bell.controls !== handledControls) return;
-      bell.sleep(seen, SLEEP_MS);
-    }
-  };
+  // Batches come as messages until the host sends a doorbell: then from shared slots.
+  const transfer = new TransferWorkerEnd(proceed, post);
+  let lanes: TransportWorkerEnd = transfer;
 
   const handle = (message: ToLaneWorker): void => {
     switch (message.type) {
-      case "doorbell":
-        doorbell = new Doorbell(message.buffer);
-        run();
+      case "doorbell": {
+        const shared = new SharedMemoryWorkerEnd(new Doorbell(message.buffer), proceed, post);
+        lanes = shared;
+        shared.run();
+        return;
+      }
+      case "batches":
+        transfer.run(message);
         return;
       case "open": {
-        const pipeline = newLanePipeline(message.config);
+        const pipeline = createLanePipeline(message.config);
         if (message.figures) pipeline.restoreDetector(message.figures);
-        const shared = message.shared
-          ? new SharedLane(message.capacity!, message.shared)
-          : undefined;
-        lanes.set(message.lane, { pipeline, shared });
+        lanes.open(message, pipeline);
         break;
       }
       case "drop":
-        lanes.delete(message.lane);
+        lanes.drop(message.lane);
         break;
-      case "batches": {
-        if (!proceed()) return;
-        for (let i = 0; i < message.lanes.length; i++) {
-          const lane = lanes.get(message.lanes[i]);
-          if (!lane) {
-            throw new Error(`Cannot process batch as lane ${message.lanes[i]} is not open`);
-          }
-          const buffer = message.buffers[i];
-          const batch = new PacketBatch(PacketBatch.capacityOf(buffer.byteLength), buffer);
-          runLaneBatch(lane.pipeline, batch, message.lengths[i]);
-        }
-        const { lanes: ids, buffers, lengths } = message;
-        reply({ type: "results", lanes: ids, buffers, lengths }, buffers);
-        return;
-      }
     }
-    // Control messages after the doorbell are counted on it; once all are read, back to sleep.
-    if (doorbell && ++handledControls === doorbell.controls && !doorbell.stopped) run();
+    lanes.controlled();
   };
 
   // Registered before anything asynchronous, so no early message is lost.

@@ -7,43 +7,48 @@
  * @module
  */
 
-import type { DelayFilter } from "../core/delay_pipeline.ts";
-import type { EstimatorKind } from "../core/lane_table.ts";
+import type { LaneConfig } from "../core/delay_pipeline.ts";
 
-/** How a lane worker builds its pipelines. */
-export interface LaneConfig {
-  /** Abs-send-time ticks or 90 kHz RTP timestamps. */
-  kind: EstimatorKind;
-  /** The delay filter. */
-  filter: DelayFilter;
-  /** Trendline regression window. */
-  trendlineWindowSize: number;
+/** How a lane worker builds its pipelines (the core's lane settings). */
+export type { LaneConfig };
+
+/**
+ * Coordinator → lane worker: open a lane. `shared` is the lane's `SharedLane` buffer with the
+ * shared-memory transport.
+ */
+export type OpenLaneMessage = {
+  type: "open";
+  lane: number;
+  config: LaneConfig;
+  figures?: Float64Array;
+  shared?: SharedArrayBuffer;
+  capacity?: number;
+};
+
+/** Transferred batches, one per lane listed: their buffers and record counts. */
+export interface TransferredBatches {
+  /** The lane of each batch. */
+  lanes: number[];
+  /** The batches' buffers, in the transfer list. */
+  buffers: ArrayBuffer[];
+  /** Records in use in each. */
+  lengths: number[];
 }
+
+/** Coordinator → lane worker: batches to run. */
+export type BatchesMessage = { type: "batches" } & TransferredBatches;
 
 /** Coordinator → lane worker. */
 export type ToLaneWorker =
-  // `shared` is the lane's `SharedLane` buffer with the shared-memory transport.
-  | {
-    type: "open";
-    lane: number;
-    config: LaneConfig;
-    figures?: Float64Array;
-    shared?: SharedArrayBuffer;
-    capacity?: number;
-  }
+  | OpenLaneMessage
   | { type: "drop"; lane: number }
   // The worker's `Doorbell`, sent first with the shared-memory transport.
   | { type: "doorbell"; buffer: SharedArrayBuffer }
-  | { type: "batches"; lanes: number[]; buffers: ArrayBuffer[]; lengths: number[] };
+  | BatchesMessage;
 
 /** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
 export type FromLaneWorker =
-  | {
-    type: "results";
-    lanes: number[];
-    buffers: ArrayBuffer[];
-    lengths: number[];
-  }
+  | { type: "results" } & TransferredBatches
   | { type: "ready" };
 
 /** Coordinator → spawner worker. */

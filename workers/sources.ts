@@ -7,7 +7,7 @@
  */
 
 import { LANE_WORKER_SOURCE, SPAWNER_WORKER_SOURCE } from "./_bundle.ts";
-import type { WorkerSources } from "./hosts.ts";
+import type { WorkerSources } from "./lane_host.ts";
 
 let bundled: WorkerSources | undefined;
 

@@ -7,12 +7,10 @@
  * @module
  */
 
+import type { WorkerScope } from "./lane_service.ts";
 import type { AttachMessage, FromSpawner, ToSpawner } from "./protocol.ts";
 
-declare const self: {
-  onmessage: ((event: MessageEvent) => void) | null;
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-};
+declare const self: WorkerScope;
 
 const workers = new Map<number, Worker>();
 let laneWorkerUrl: string | undefined;

@@ -2,7 +2,8 @@
 
 import type { DelayPipeline } from "../../core/delay_pipeline.ts";
 import { PacketBatch } from "../../core/packet_batch.ts";
-import { newLanePipeline, runLaneBatch } from "../../workers/lane_runner.ts";
+import { createLanePipeline } from "../../core/delay_pipeline.ts";
+import { runLaneBatch } from "../../workers/lane_runner.ts";
 import type { AttachMessage, ToLaneWorker } from "../../workers/protocol.ts";
 
 declare const self: { onmessage: ((event: MessageEvent) => void) | null };
@@ -12,7 +13,7 @@ self.onmessage = (event: MessageEvent) => {
   const { port } = event.data as AttachMessage;
   port.onmessage = (e: MessageEvent) => {
     const message = e.data as ToLaneWorker;
-    if (message.type === "open") pipelines.set(message.lane, newLanePipeline(message.config));
+    if (message.type === "open") pipelines.set(message.lane, createLanePipeline(message.config));
     if (message.type !== "batches") return;
     const until = performance.now() + 30;
     while (performance.now() < until) { /* busy */ }

@@ -7,7 +7,7 @@ import {
   CoordinatorClosedError,
   type CoordinatorEvent,
 } from "../../workers/coordinator.ts";
-import type { HostKind, Transport } from "../../workers/hosts.ts";
+import type { HostKind, Transport } from "../../workers/lane_host.ts";
 import { moduleWorkerSources } from "../../workers/sources.ts";
 import { runTrace } from "../_helpers/coordinator_trace.ts";
 import { generateTrace } from "../_helpers/trace.ts";

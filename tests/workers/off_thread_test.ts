@@ -5,7 +5,7 @@ import {
   CoordinatorClosedError,
   type CoordinatorEvent,
 } from "../../workers/coordinator.ts";
-import type { HostKind } from "../../workers/hosts.ts";
+import type { HostKind } from "../../workers/lane_host.ts";
 import { OffThreadCoordinator } from "../../workers/off_thread.ts";
 import { runTrace } from "../_helpers/coordinator_trace.ts";
 import { generateTrace } from "../_helpers/trace.ts";

@@ -24,7 +24,7 @@ import {
   type CoordinatorOptions,
   type Timers,
 } from "../../workers/coordinator.ts";
-import type { HostKind, Transport } from "../../workers/hosts.ts";
+import type { HostKind, Transport } from "../../workers/lane_host.ts";
 import {
   OffThreadCoordinator,
   type OffThreadCoordinatorOptions,

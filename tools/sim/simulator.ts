@@ -12,7 +12,7 @@ import { decodeRemb } from "../../core/remb.ts";
 import type { Grouping } from "../../core/abs_send_time_estimator.ts";
 import type { BandwidthUsage, RateControlState } from "../../core/types.ts";
 import { Coordinator } from "../../workers/coordinator.ts";
-import type { HostKind } from "../../workers/hosts.ts";
+import type { HostKind } from "../../workers/lane_host.ts";
 import { EventQueue } from "./event_queue.ts";
 import { BottleneckLink, type CapacityStep, Path, type QueueLimit } from "./link.ts";
 import { type MediaPacket, MediaSender } from "./media_sender.ts";

@@ -1,0 +1,356 @@
+/**
+ * The shared-memory transport (the default): a lane's batches travel through its slots of a
+ * `SharedArrayBuffer` (workers/shared_lane.ts) and no message is posted per batch. At a flush the
+ * coordinator's thread copies queued batches into free slots and rings each worker's doorbell once;
+ * a worker sleeps on its doorbell, runs every published slot and writes the verdicts and figures in
+ * place. Results are collected at the next flush, or as soon as the worker says they are ready
+ * while someone awaits them (prompt mode). Control messages are counted on the doorbell so that a
+ * sleeping worker leaves its loop to read them.
+ *
+ * @module
+ */
+
+import type { DelayPipeline } from "../core/delay_pipeline.ts";
+import type { PacketBatch } from "../core/packet_batch.ts";
+import type { HostCallbacks } from "./lane_host.ts";
+import { runLaneBatch } from "./lane_runner.ts";
+import type { FromLaneWorker, LaneConfig, OpenLaneMessage, ToLaneWorker } from "./protocol.ts";
+import { Doorbell, SHARED_SLOTS, SharedLane } from "./shared_lane.ts";
+import type { Reply, TransportHostEnd, TransportWorkerEnd, WorkerChannel } from "./transport.ts";
+import { Fifo } from "./_fifo.ts";
+
+/** A lane as the coordinator's end sees it. */
+interface HostLane {
+  readonly lane: number;
+  readonly doorbell: Doorbell;
+  readonly shared: SharedLane;
+  /** Batches waiting for a free slot, their lengths in `length`. */
+  readonly queued: Fifo<PacketBatch>;
+  /** The coordinator's batches whose copies are in slots, oldest first. */
+  readonly inSlots: Fifo<PacketBatch>;
+  /** Batches whose results were collected; those in slots follow it. */
+  collected: number;
+}
+
+/**
+ * The coordinator's end of the shared-memory transport.
+ *
+ * @example
+ * ```ts
+ * import { SharedMemoryHostEnd } from "./shared_memory_transport.ts";
+ * import { PacketBatch } from "../core/packet_batch.ts";
+ * import assert from "node:assert/strict";
+ * const posted: string[] = [];
+ * const end = new SharedMemoryHostEnd({ onResults() {}, onLaneFailed() {} }, 64);
+ * const channel = { postMessage: (message: { type: string }) => posted.push(message.type) };
+ * end.connect(channel);
+ * end.open(channel, 1, { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 }, undefined);
+ * end.submit(1, new PacketBatch(64), 10);
+ * end.flush(); // into a slot, and a ring: no message
+ * assert.deepEqual(posted, ["doorbell", "open"]);
+ * end.disconnect(channel);
+ * ```
+ */
+export class SharedMemoryHostEnd implements TransportHostEnd {
+  readonly #callbacks: HostCallbacks;
+  readonly #batchSize: number;
+  readonly #doorbells = new Map<WorkerChannel, Doorbell>();
+  readonly #lanes = new Map<number, HostLane>();
+  readonly #busy = new Set<HostLane>(); // lanes with batches queued or in slots
+  readonly #toRing = new Set<Doorbell>();
+  readonly #readyLanes = new Fifo<number>();
+  readonly #readyBatches = new Fifo<PacketBatch>();
+  #prompt = false;
+
+  /**
+   * Creates the end with no workers.
+   *
+   * @param callbacks Where results go.
+   * @param batchSize Records per batch: the size of a slot.
+   */
+  constructor(callbacks: HostCallbacks, batchSize: number) {
+    this.#callbacks = callbacks;
+    this.#batchSize = batchSize;
+  }
+
+  /**
+   * A worker started: sends it its doorbell.
+   *
+   * @param channel The worker.
+   */
+  connect(channel: WorkerChannel): void {
+    const doorbell = new Doorbell();
+    doorbell.prompt = this.#prompt;
+    channel.postMessage({ type: "doorbell", buffer: doorbell.buffer } satisfies ToLaneWorker);
+    this.#doorbells.set(channel, doorbell); // Messages from here on are counted on it.
+  }
+
+  /**
+   * Posts a control message and wakes the worker to read it.
+   *
+   * @param channel The worker.
+   * @param message What to send.
+   */
+  send(channel: WorkerChannel, message: ToLaneWorker): void {
+    channel.postMessage(message);
+    this.#doorbells.get(channel)?.control();
+  }
+
+  /**
+   * Opens a lane on a worker, with its slots.
+   *
+   * @param channel The worker.
+   * @param lane Lane id.
+   * @param config Pipeline settings.
+   * @param figures Detector state to carry over.
+   */
+  open(
+    channel: WorkerChannel,
+    lane: number,
+    config: LaneConfig,
+    figures: Float64Array | undefined,
+  ): void {
+    const shared = new SharedLane(this.#batchSize);
+    this.#lanes.set(lane, {
+      lane,
+      doorbell: this.#doorbells.get(channel)!,
+      shared,
+      queued: new Fifo(),
+      inSlots: new Fifo(),
+      collected: 0,
+    });
+    const capacity = shared.capacity;
+    this.send(channel, { type: "open", lane, config, figures, shared: shared.buffer, capacity });
+  }
+
+  /**
+   * Queues a batch; it goes into a slot at the next flush that finds one free.
+   *
+   * @param lane Lane id.
+   * @param batch Records of that lane.
+   * @param length Records in use.
+   */
+  submit(lane: number, batch: PacketBatch, length: number): void {
+    const state = this.#lanes.get(lane)!;
+    batch.length = length;
+    state.queued.push(batch);
+    this.#busy.add(state);
+  }
+
+  /** Collects finished slots, fills free ones, rings, and delivers. */
+  flush(): void {
+    this.#exchange();
+  }
+
+  /**
+   * A worker says results are ready: someone awaits them.
+   *
+   * @param message What it said.
+   */
+  receive(message: FromLaneWorker): void {
+    if (message.type === "ready") this.#exchange();
+  }
+
+  /**
+   * Asks workers to say when results are ready instead of waiting for the next flush.
+   *
+   * @param prompt On or off.
+   */
+  setPrompt(prompt: boolean): void {
+    if (prompt === this.#prompt) return;
+    this.#prompt = prompt;
+    for (const doorbell of this.#doorbells.values()) doorbell.prompt = prompt;
+  }
+
+  /**
+   * Forgets a lane: what is still queued or in its slots is never delivered.
+   *
+   * @param lane Lane id.
+   */
+  forget(lane: number): void {
+    const state = this.#lanes.get(lane);
+    if (!state) return;
+    this.#lanes.delete(lane);
+    this.#busy.delete(state);
+  }
+
+  /**
+   * A worker is about to end: it is told to stop, as a worker asleep on its doorbell would outlive
+   * `terminate()`.
+   *
+   * @param channel The worker.
+   */
+  disconnect(channel: WorkerChannel): void {
+    this.#doorbells.get(channel)?.stop();
+    this.#doorbells.delete(channel);
+  }
+
+  // Takes results, then sends what waited for the slots they free, then hands the results over.
+  #exchange(): void {
+    this.#collect();
+    this.#publish();
+    this.#deliver();
+  }
+
+  // Takes the results of every finished slot, in order, onto the ready queue.
+  #collect(): void {
+    for (const state of this.#busy) {
+      const shared = state.shared;
+      const done = shared.done;
+      while (state.collected < done) {
+        const slot = shared.slot(state.collected++);
+        const batch = state.inSlots.shift()!;
+        const usage = batch.usage;
+        const verdicts = slot.usage;
+        for (let i = 0; i < batch.length; i++) usage[i] = verdicts[i];
+        batch.figures.set(slot.figures);
+        this.#readyLanes.push(state.lane);
+        this.#readyBatches.push(batch);
+      }
+    }
+  }
+
+  // Copies queued batches into free slots and rings each worker that got one.
+  #publish(): void {
+    for (const state of this.#busy) {
+      const shared = state.shared;
+      let published = false;
+      while (state.queued.length > 0 && state.inSlots.length < SHARED_SLOTS) {
+        const batch = state.queued.shift()!;
+        shared.nextSlot().copyRecords(batch, batch.length);
+        shared.publish(batch.length);
+        state.inSlots.push(batch);
+        published = true;
+      }
+      if (published) this.#toRing.add(state.doorbell);
+      else if (state.inSlots.length === 0 && state.queued.length === 0) this.#busy.delete(state);
+    }
+    for (const doorbell of this.#toRing) doorbell.ring();
+    this.#toRing.clear();
+  }
+
+  // Hands ready results over; after the loops above, as the coordinator may drop lanes meanwhile.
+  #deliver(): void {
+    while (this.#readyLanes.length > 0) {
+      const batch = this.#readyBatches.shift()!;
+      const lane = this.#readyLanes.shift()!;
+      if (this.#lanes.has(lane)) this.#callbacks.onResults(lane, batch, batch.length);
+    }
+  }
+}
+
+/** A lane as a worker's end sees it. */
+interface WorkerLane {
+  readonly pipeline: DelayPipeline;
+  readonly shared: SharedLane;
+}
+
+// The longest a worker sleeps without a ring; a safety net, not a poll: every change rings.
+const SLEEP_MS = 1000;
+const READY: FromLaneWorker = { type: "ready" };
+const NOTHING: Transferable[] = [];
+
+/**
+ * A lane worker's end of the shared-memory transport: sleeps on the doorbell and runs every slot
+ * published, until a control message waits to be read or the host stops the worker.
+ *
+ * @example
+ * ```ts
+ * import { SharedMemoryWorkerEnd } from "./shared_memory_transport.ts";
+ * import { Doorbell, SharedLane } from "./shared_lane.ts";
+ * import { createLanePipeline } from "../core/delay_pipeline.ts";
+ * import assert from "node:assert/strict";
+ * const bell = new Doorbell();
+ * const end = new SharedMemoryWorkerEnd(new Doorbell(bell.buffer), () => true, () => {});
+ * const config = { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 } as const;
+ * const slots = new SharedLane(16);
+ * end.open({ type: "open", lane: 1, config, shared: slots.buffer, capacity: 16 }, createLanePipeline(config));
+ * slots.publish(4);
+ * bell.stop(); // serve once, then leave
+ * end.run();
+ * assert.equal(slots.done, 1);
+ * ```
+ */
+export class SharedMemoryWorkerEnd implements TransportWorkerEnd {
+  readonly #doorbell: Doorbell;
+  readonly #proceed: () => boolean;
+  readonly #reply: Reply;
+  readonly #lanes = new Map<number, WorkerLane>();
+  #handledControls = 0;
+
+  /**
+   * Creates the end with no lanes.
+   *
+   * @param doorbell The worker's doorbell, from the host's first message.
+   * @param proceed Asked before each batch; `false` leaves it, and every later one, unanswered.
+   * @param reply Sends to the host.
+   */
+  constructor(doorbell: Doorbell, proceed: () => boolean, reply: Reply) {
+    this.#doorbell = doorbell;
+    this.#proceed = proceed;
+    this.#reply = reply;
+  }
+
+  /**
+   * Opens a lane on its slots.
+   *
+   * @param message The host's message, with the slots.
+   * @param pipeline The lane's pipeline.
+   * @throws {TypeError} The message has no slots.
+   */
+  open(message: OpenLaneMessage, pipeline: DelayPipeline): void {
+    if (!message.shared || message.capacity === undefined) {
+      throw new TypeError(`Cannot open lane ${message.lane} as its message has no shared slots`);
+    }
+    this.#lanes.set(message.lane, {
+      pipeline,
+      shared: new SharedLane(message.capacity, message.shared),
+    });
+  }
+
+  /**
+   * Forgets a lane.
+   *
+   * @param lane Lane id.
+   */
+  drop(lane: number): void {
+    this.#lanes.delete(lane);
+  }
+
+  /** Goes back to the slots once every control message counted on the doorbell is read. */
+  controlled(): void {
+    const bell = this.#doorbell;
+    if (++this.#handledControls === bell.controls && !bell.stopped) this.run();
+  }
+
+  /** Sleeps on the doorbell and serves, until a control message waits or the host stops it. */
+  run(): void {
+    const bell = this.#doorbell;
+    for (;;) {
+      const seen = bell.rings; // Before serving: a ring meanwhile cuts the next sleep short.
+      this.#serveAll();
+      if (bell.stopped || bell.controls !== this.#handledControls) return;
+      bell.sleep(seen, SLEEP_MS);
+    }
+  }
+
+  #serveAll(): void {
+    let any = false;
+    for (const lane of this.#lanes.values()) any = this.#serve(lane) || any;
+    if (any && this.#doorbell.prompt) this.#reply(READY, NOTHING);
+  }
+
+  // Runs every published slot of a lane; returns whether there was any.
+  #serve(lane: WorkerLane): boolean {
+    const shared = lane.shared;
+    const submitted = shared.submitted;
+    let done = shared.done;
+    if (done === submitted) return false;
+    for (; done < submitted; done++) {
+      if (!this.#proceed()) return false;
+      runLaneBatch(lane.pipeline, shared.slot(done), shared.lengthOf(done));
+      shared.finish();
+    }
+    return true;
+  }
+}
