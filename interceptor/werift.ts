@@ -34,7 +34,7 @@ import {
   useREMB,
   useSdesMid,
   useVP8,
-} from "npm:werift@0.25.2";
+} from "werift";
 import {
   EstimatorInterceptor,
   EstimatorInterceptorFactory,
@@ -253,7 +253,7 @@ export function createEstimatingPeerConnection(
  * @example
  * ```ts
  * import { attachEstimator, receiverEstimationConfig } from "./werift.ts";
- * import { RTCPeerConnection } from "npm:werift@0.25.2";
+ * import { RTCPeerConnection } from "werift";
  * import assert from "node:assert/strict";
  * const pc = new RTCPeerConnection(receiverEstimationConfig({ iceServers: [] }));
  * const { estimator, stats } = attachEstimator(pc, { estimator: { host: "inline" } });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback } from "npm:werift@0.25.2";
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback } from "werift";
 import { TRANSPORT_WIDE_CC_URI } from "../../interceptor/interceptor.ts";
 import type { EstimatorEvent } from "../../interceptor/estimator_interceptor.ts";
 import { createEstimatingPeerConnection } from "../../interceptor/werift.ts";
