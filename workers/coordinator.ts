@@ -1030,7 +1030,9 @@ const noLanes: readonly Lane[] = [];
 export const unrefTimers: Timers = {
   setInterval(callback, ms) {
     const id = setInterval(callback, ms);
-    Deno.unrefTimer(id);
+    // Deno's timer ids are numbers; Node's and Bun's timers are objects with their own unref().
+    if (typeof Deno !== "undefined") Deno.unrefTimer(id);
+    else (id as unknown as { unref?: () => void }).unref?.();
     return id;
   },
   clearInterval(handle) {
