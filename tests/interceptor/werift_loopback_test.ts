@@ -17,6 +17,9 @@ import {
 } from "../../examples/werift-receiver/_loopback.ts";
 import { newWeriftSender, sendStream } from "./_werift_sender.ts";
 
+/** The werift in use, from where `werift` resolves (`npm:werift@x.y.z` or `.deno/werift@x.y.z/`). */
+const WERIFT_VERSION = /werift@(\d+\.\d+\.\d+)/.exec(import.meta.resolve("werift"))?.[1];
+
 const SCHEDULE = { probePackets: 10, frames: 75, packetsPerFrame: 3, packetBytes: 1000 };
 
 interface Received {
@@ -75,7 +78,7 @@ Deno.test("werift adapter: a werift sender on 127.0.0.1 gets our REMB from its f
     const adapter = receiver.stats();
     const ssrc = transceiver.sender.ssrc;
     console.log(
-      `  sent ${sent} RTP packets; receiver estimated ${stats.packets}, ` +
+      `  werift ${WERIFT_VERSION}: sent ${sent} RTP packets; receiver estimated ${stats.packets}, ` +
         `first REMB at the sender ${received[0]?.atMs.toFixed(1)} ms after the first packet ` +
         `(${received[0]?.bitrateBps} bps), ${received.length} REMBs in ${
           (received.at(-1)!.atMs / 1000).toFixed(2)
