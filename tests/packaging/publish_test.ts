@@ -69,7 +69,7 @@ Deno.test("deno publish ships mod.ts and what it imports, and no test, tool, exa
   // The generated worker bundles are imported, so they ship.
   assert.ok(shipped.has("workers/_bundle.ts"));
   assert.ok(shipped.has("workers/_coordinator_bundle.ts"));
-  for (const document of ["README.md", "LICENSE", "deno.json"]) {
+  for (const document of ["README.md", "LICENSE", "CHANGELOG.md", "deno.json"]) {
     assert.ok(shipped.has(document), `${document} is published`);
   }
 });
