@@ -16,6 +16,21 @@
  * - **REMB** goes out through werift's SRTCP path, on every transport that has delivered RTP, as a
  *   standalone RTCP packet of our own encoding.
  *
+ * **werift versions.** werift 0.24.1 to 0.25.x ({@linkcode SUPPORTED_WERIFT_VERSIONS}) are
+ * supported and tested (the oldest and the newest on each change). The package depends on
+ * `werift@^0.25.0`: Deno's npm specifiers take one caret or tilde range. An application on werift
+ * 0.24 (werift 0.25 declares Node.js 22, 0.24 Node.js 16) passes its own connection to
+ * {@linkcode attachEstimator}. The adapter uses werift's public API: the connection's
+ * `dtlsTransports`, `getTransceivers()` and `connectionStateChange`, each transport's `onRtp` and
+ * `sendRtcp()`; it wraps the connection's `setRemoteDescription` and `setLocalDescription`, and
+ * reads a packet's bytes from the buffer werift decrypted it into when its layout checks out
+ * (`RtpPacket.serialize()` otherwise). A connection that lacks one of these is refused with a
+ * `TypeError` naming it.
+ *
+ * **Permissions (Deno).** Importing this module needs `--allow-env`: werift's `debug` dependency
+ * enumerates the environment when it loads. ICE needs `--allow-sys=networkInterfaces` and network
+ * access for its UDP sockets (`--allow-net`, e.g. `--allow-net=127.0.0.1` on loopback).
+ *
  * werift as a *sender* writes a broken abs-send-time; a werift peer that sends to this receiver in
  * a test must write its own (see tests/interceptor/werift_loopback_test.ts).
  *
@@ -27,14 +42,14 @@ import {
   RTCPeerConnection,
   type RTCPeerConnectionConfig,
   type RtcpPacket,
-  type RTCRtpCodecParameters,
+  RTCRtpCodecParameters,
   type RTCRtpHeaderExtensionParameters,
   type RtpPacket,
   useAbsSendTime,
   useREMB,
   useSdesMid,
   useVP8,
-} from "npm:werift@0.25.2";
+} from "werift";
 import {
   EstimatorInterceptor,
   EstimatorInterceptorFactory,
@@ -48,6 +63,24 @@ import {
   type StreamInfo,
   TRANSPORT_WIDE_CC_URI,
 } from "./interceptor.ts";
+
+/** werift's `RTCPeerConnection`, as the adapter takes and returns it. */
+export type WeriftPeerConnection = RTCPeerConnection;
+
+/** werift's `RTCPeerConnectionConfig`: its configuration of a peer connection. */
+export type WeriftPeerConnectionConfig = RTCPeerConnectionConfig;
+
+/**
+ * The werift versions the adapter supports, as an npm range.
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_WERIFT_VERSIONS } from "./werift.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(SUPPORTED_WERIFT_VERSIONS, ">=0.24.1 <0.26.0");
+ * ```
+ */
+export const SUPPORTED_WERIFT_VERSIONS = ">=0.24.1 <0.26.0";
 
 /** Options of {@linkcode createEstimatingPeerConnection} and {@linkcode attachEstimator}. */
 export interface WeriftEstimationOptions {
@@ -90,7 +123,7 @@ export interface WeriftAdapterStats {
 /** A werift peer connection with its estimator attached; its methods may be destructured. */
 export interface WeriftEstimation {
   /** The peer connection: do offer/answer, add transceivers and close it as usual. */
-  readonly pc: RTCPeerConnection;
+  readonly pc: WeriftPeerConnection;
   /** Its estimator: estimate, `subscribe()`, `stats()`, `setMaxDesiredBitrate()`. */
   readonly estimator: EstimatorInterceptor;
   /**
@@ -172,8 +205,8 @@ export function stripTransportCc(sdp: string): string {
  * ```
  */
 export function receiverEstimationConfig(
-  config: RTCPeerConnectionConfig = {},
-): RTCPeerConnectionConfig {
+  config: WeriftPeerConnectionConfig = {},
+): WeriftPeerConnectionConfig {
   if (typeof config !== "object" || config === null) {
     throw new TypeError("Cannot configure peer connection as 'config' must be an object");
   }
@@ -232,7 +265,7 @@ export function receiverEstimationConfig(
  * ```
  */
 export function createEstimatingPeerConnection(
-  config: RTCPeerConnectionConfig = {},
+  config: WeriftPeerConnectionConfig = {},
   options: WeriftEstimationOptions = {},
 ): WeriftEstimation {
   const pc = new RTCPeerConnection(receiverEstimationConfig(config));
@@ -249,11 +282,12 @@ export function createEstimatingPeerConnection(
  * @param pc The peer connection, before its first description is set.
  * @param options The estimator and an optional packet observer.
  * @returns The connection with its estimator.
- * @throws {TypeError} An option has the wrong type.
+ * @throws {TypeError} An option has the wrong type, or `pc` lacks a werift feature the adapter
+ * needs (werift {@linkcode SUPPORTED_WERIFT_VERSIONS} has them all).
  * @example
  * ```ts
  * import { attachEstimator, receiverEstimationConfig } from "./werift.ts";
- * import { RTCPeerConnection } from "npm:werift@0.25.2";
+ * import { RTCPeerConnection } from "werift";
  * import assert from "node:assert/strict";
  * const pc = new RTCPeerConnection(receiverEstimationConfig({ iceServers: [] }));
  * const { estimator, stats } = attachEstimator(pc, { estimator: { coordinator: { host: "inline" } } });
@@ -263,12 +297,13 @@ export function createEstimatingPeerConnection(
  * ```
  */
 export function attachEstimator(
-  pc: RTCPeerConnection,
+  pc: WeriftPeerConnection,
   options: WeriftEstimationOptions = {},
 ): WeriftEstimation {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot attach estimator as 'options' must be an object");
   }
+  checkPeerConnection(pc);
   const { onRtp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
   if (onRtp !== undefined && typeof onRtp !== "function") {
     throw new TypeError(
@@ -288,14 +323,56 @@ export function attachEstimator(
   return new WeriftAdapter(pc, estimator, onRtp, maxBoundSsrcs);
 }
 
+/** What the adapter needs of a connection, and of each DTLS transport, by werift's names. */
+const CONNECTION_FEATURES: [string, (pc: RTCPeerConnection) => boolean][] = [
+  ["RTCPeerConnection.id", (pc) => typeof pc.id === "string"],
+  ["RTCPeerConnection.dtlsTransports", (pc) => Array.isArray(pc.dtlsTransports)],
+  ["RTCPeerConnection.getTransceivers()", (pc) => typeof pc.getTransceivers === "function"],
+  ["RTCPeerConnection.connectionStateChange", (pc) => isEvent(pc.connectionStateChange)],
+  [
+    "RTCPeerConnection.setRemoteDescription()",
+    (pc) => typeof pc.setRemoteDescription === "function",
+  ],
+  ["RTCPeerConnection.setLocalDescription()", (pc) => typeof pc.setLocalDescription === "function"],
+];
+const TRANSPORT_FEATURES: [string, (transport: RTCDtlsTransport) => boolean][] = [
+  ["RTCDtlsTransport.onRtp", (transport) => isEvent(transport.onRtp)],
+  ["RTCDtlsTransport.sendRtcp()", (transport) => typeof transport.sendRtcp === "function"],
+];
+
+function isEvent(value: unknown): boolean {
+  return typeof (value as { subscribe?: unknown } | undefined)?.subscribe === "function";
+}
+
+function checkPeerConnection(pc: RTCPeerConnection): void {
+  if (typeof pc !== "object" || pc === null) {
+    throw new TypeError(
+      `Cannot attach estimator as 'pc' must be a werift RTCPeerConnection: current value is ${pc}`,
+    );
+  }
+  for (const [feature, present] of CONNECTION_FEATURES) {
+    if (!present(pc)) throw missingFeature("attach estimator", feature);
+  }
+}
+
+function checkTransport(transport: RTCDtlsTransport): void {
+  for (const [feature, present] of TRANSPORT_FEATURES) {
+    if (!present(transport)) throw missingFeature("hook DTLS transport", feature);
+  }
+}
+
+function missingFeature(action: string, feature: string): TypeError {
+  return new TypeError(
+    `Cannot ${action} as werift's ${feature} is missing: werift ${SUPPORTED_WERIFT_VERSIONS} is supported`,
+  );
+}
+
 function withFeedback(
   codec: RTCRtpCodecParameters,
   rtcpFeedback: RTCRtpCodecParameters["rtcpFeedback"],
 ): RTCRtpCodecParameters {
-  // A copy with the class's prototype: werift reads getters such as `name` from it.
-  const copy = Object.assign(Object.create(Object.getPrototypeOf(codec)), codec);
-  copy.rtcpFeedback = rtcpFeedback.map((f) => ({ ...f }));
-  return copy;
+  // werift's own class, so that its getters (`name`, `contentType`) are there.
+  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: rtcpFeedback.map((f) => ({ ...f })) });
 }
 
 const PASS: RTPReader = { read() {} };
@@ -364,8 +441,15 @@ class WeriftAdapter implements WeriftEstimation {
 
     const state = pc.connectionStateChange.subscribe(
       (value) => {
-        if (value === "closed") void this.detach();
-        else this.#hookTransports();
+        if (value === "closed") {
+          void this.detach();
+          return;
+        }
+        try {
+          this.#hookTransports();
+        } catch (error) {
+          console.error("werift adapter: transport not hooked", error);
+        }
       },
       () => void this.detach(),
     );
@@ -414,6 +498,7 @@ class WeriftAdapter implements WeriftEstimation {
     if (this.#detached) return;
     for (const transport of this.pc.dtlsTransports) {
       if (this.#hooked.has(transport)) continue;
+      checkTransport(transport);
       const subscription = transport.onRtp.subscribe((rtp) => this.#onPacket(transport, rtp));
       this.#hooked.set(transport, () => subscription.unSubscribe());
     }

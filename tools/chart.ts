@@ -27,8 +27,8 @@
  */
 export async function renderVegaLite(spec: object): Promise<string> {
   const [vega, vegaLite] = await Promise.all([
-    import("npm:vega@^6.4.0"),
-    import("npm:vega-lite@^6.5.0"),
+    import("vega"),
+    import("vega-lite"),
   ]);
   // deno-lint-ignore no-explicit-any -- the caller builds the spec from plain objects.
   const compiled = vegaLite.compile(spec as any);

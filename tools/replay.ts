@@ -39,7 +39,8 @@ Options:
   --quiet              no progress and no report; errors and warnings only
   -h, --help           this text
 
-Writes DIR/<name>.timeline.csv (or .json) and DIR/<name>.chart.svg.`;
+Writes DIR/<name>.timeline.csv (or .json) and DIR/<name>.chart.svg. A progress bar is drawn
+when stderr is a terminal.`;
 
 /** A wrong command line: printed with a pointer to --help. */
 class UsageError extends Error {}
@@ -121,10 +122,9 @@ function parseCommandLine(args: string[]): CliOptions | "help" {
   };
 }
 
-/** Draws progress on stderr: a bar on a terminal, a line every 10 % otherwise. */
+/** Draws a progress bar on stderr; only made when stderr is a terminal. */
 class Progress {
   readonly #total: number;
-  readonly #terminal = Deno.stderr.isTerminal();
   readonly #encoder = new TextEncoder();
   #pass = "";
   #shown = -1;
@@ -140,24 +140,19 @@ class Progress {
       this.#shown = -1;
     }
     const share = Math.min(1, bytes / this.#total);
-    if (this.#terminal) {
-      const percent = Math.floor(share * 100);
-      if (percent === this.#shown) return;
-      this.#shown = percent;
-      const filled = Math.round(share * 30);
-      this.#write(
-        `\r  ${pass.padEnd(7)}[${"#".repeat(filled)}${"-".repeat(30 - filled)}] ${
-          String(percent).padStart(3)
-        } %  ${megabytes(bytes)}/${megabytes(this.#total)} MB`,
-      );
-    } else {
-      const tenth = Math.floor(share * 10);
-      while (this.#shown < tenth) console.error(`  ${pass} ${++this.#shown * 10} %`);
-    }
+    const percent = Math.floor(share * 100);
+    if (percent === this.#shown) return;
+    this.#shown = percent;
+    const filled = Math.round(share * 30);
+    this.#write(
+      `\r  ${pass.padEnd(7)}[${"#".repeat(filled)}${"-".repeat(30 - filled)}] ${
+        String(percent).padStart(3)
+      } %  ${megabytes(bytes)}/${megabytes(this.#total)} MB`,
+    );
   }
 
   end(): void {
-    if (this.#terminal && this.#pass !== "") this.#write("\n");
+    if (this.#pass !== "") this.#write("\n");
     this.#pass = "";
   }
 
@@ -362,7 +357,8 @@ async function run(options: CliOptions): Promise<void> {
     }
     throw error;
   }
-  const progress = options.quiet ? undefined : new Progress(sizeBytes);
+  // Progress is for a person watching: in a pipe or a log it would only be noise.
+  const progress = options.quiet || !Deno.stderr.isTerminal() ? undefined : new Progress(sizeBytes);
   const print = (lines: string[]) => {
     if (!options.quiet) console.log(lines.join("\n"));
   };

@@ -17,8 +17,8 @@
 
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import uplotPackage from "npm:uplot@1.6.32/package.json" with { type: "json" };
-import type { RTCPeerConnectionConfig } from "npm:werift@0.25.2";
+import uplotPackage from "uplot/package.json" with { type: "json" };
+import type { RTCPeerConnectionConfig } from "werift";
 import { createEstimatingPeerConnection, type WeriftEstimation } from "../../interceptor/werift.ts";
 import { LOOPBACK_ICE, loopbackOnly, waitFor } from "./_loopback.ts";
 

@@ -17,7 +17,7 @@
  * @module
  */
 
-import wrtc from "npm:@roamhq/wrtc@0.10.0";
+import wrtc from "@roamhq/wrtc";
 import { parseArgs } from "node:util";
 import { createEstimatingPeerConnection } from "../../interceptor/werift.ts";
 import { LOOPBACK_ICE, loopbackOnly, sleep, waitFor } from "./_loopback.ts";

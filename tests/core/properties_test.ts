@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@4.10.2";
+import fc from "fast-check";
 import { BandwidthEstimator } from "../../core/bandwidth_estimator.ts";
 import { decodeRemb, encodeRemb } from "../../core/remb.ts";
 import { RtpHeader } from "../../core/rtp_header.ts";

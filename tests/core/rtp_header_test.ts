@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@^4.10.2";
+import fc from "fast-check";
 import { isRtcp, type RtpExtensionForm, RtpHeader } from "../../core/rtp_header.ts";
 import { rtp, u24 } from "../_helpers/capture_bytes.ts";
 

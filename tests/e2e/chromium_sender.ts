@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Options of {@linkcode launchChromiumSender}. */
 export interface ChromiumSenderOptions {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { RtpPacket } from "npm:werift@0.25.2";
+import type { RtpPacket } from "werift";
 import { launchChromiumSender, type SenderSample, withTimeout } from "./chromium_sender.ts";
 import { renderClosedLoopChart } from "./chart.ts";
 import { type NetnsPair, type QdiscStats, readQdiscStats, setBottleneckRate } from "./netns.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RTCRtpTransceiver } from "npm:werift@0.25.2";
+import type { RTCRtpTransceiver } from "werift";
 import type { EstimatorInterceptorStats } from "../../interceptor/estimator_interceptor.ts";
 import {
   createEstimatingPeerConnection,

@@ -19,7 +19,7 @@ import {
   useTransportWideCC,
   useTWCC,
   useVP8,
-} from "npm:werift@0.25.2";
+} from "werift";
 import { absSendTimeFromMicros } from "../../core/abs_send_time.ts";
 import { ABS_SEND_TIME_URI } from "../../interceptor/interceptor.ts";
 import {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback } from "npm:werift@0.25.2";
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback } from "werift";
 import { TRANSPORT_WIDE_CC_URI } from "../../interceptor/interceptor.ts";
 import type { EstimatorEvent } from "../../interceptor/estimator_interceptor.ts";
 import { createEstimatingPeerConnection } from "../../interceptor/werift.ts";
@@ -16,6 +16,9 @@ import {
   waitFor,
 } from "../../examples/werift-receiver/_loopback.ts";
 import { newWeriftSender, sendStream } from "./_werift_sender.ts";
+
+/** The werift in use, from where `werift` resolves (`npm:werift@x.y.z` or `.deno/werift@x.y.z/`). */
+const WERIFT_VERSION = /werift@(\d+\.\d+\.\d+)/.exec(import.meta.resolve("werift"))?.[1];
 
 const SCHEDULE = { probePackets: 10, frames: 75, packetsPerFrame: 3, packetBytes: 1000 };
 
@@ -78,7 +81,7 @@ Deno.test("werift adapter: a werift sender on 127.0.0.1 gets our REMB from its f
     const adapter = receiver.stats();
     const ssrc = transceiver.sender.ssrc;
     console.log(
-      `  sent ${sent} RTP packets; receiver estimated ${stats.packets}, ` +
+      `  werift ${WERIFT_VERSION}: sent ${sent} RTP packets; receiver estimated ${stats.packets}, ` +
         `first REMB at the sender ${received[0]?.atMs.toFixed(1)} ms after the first packet ` +
         `(${received[0]?.bitrateBps} bps), ${received.length} REMBs in ${
           (received.at(-1)!.atMs / 1000).toFixed(2)

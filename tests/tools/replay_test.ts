@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@^4.10.2";
+import fc from "fast-check";
 import { BandwidthEstimator } from "../../core/bandwidth_estimator.ts";
 import { encodeRemb } from "../../core/remb.ts";
 import { RtpHeader } from "../../core/rtp_header.ts";
@@ -740,6 +740,8 @@ Deno.test("replayCapture() takes the extension ID and SSRCs it is given", async 
   });
 });
 
+const REPLAY_CLI = new URL("../../tools/replay.ts", import.meta.url).pathname;
+
 /** Runs the CLI with console output captured. */
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
@@ -775,6 +777,27 @@ Deno.test("tools/replay.ts writes a timeline and a chart, and fails cleanly", as
       const svg = await Deno.readTextFile(`${dir}/call.chart.svg`);
       assert.match(svg, /^<svg /);
       assert.match(svg, /replayed estimate/);
+    });
+    await t.step("no progress when stderr is not a terminal", async () => {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-check",
+          "--allow-read",
+          "--allow-write",
+          REPLAY_CLI,
+          path,
+          "--out",
+          dir,
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decoder = new TextDecoder();
+      assert.equal(code, 0, decoder.decode(stderr));
+      assert.match(decoder.decode(stdout), /capture {2}call\.pcap/);
+      assert.equal(decoder.decode(stderr), "");
     });
     await t.step("CSV", async () => {
       const { code } = await runCli([path, "--out", dir, "--quiet", "--grouping", "transport"]);
