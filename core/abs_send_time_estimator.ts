@@ -31,6 +31,13 @@ export type Grouping = "per-stream" | "transport";
 export interface AbsSendTimeEstimatorOptions extends EstimatorBaseOptions {
   /** Lane per SSRC, or one for all. */
   grouping: Grouping;
+  /**
+   * Looks for probe clusters for the whole call, not only until the first estimate and in the
+   * first 2 s (the enhanced profile; libwebrtc's rule otherwise).
+   *
+   * @default {false}
+   */
+  probeThroughout?: boolean;
 }
 
 /**
@@ -63,6 +70,7 @@ export interface AbsSendTimeEstimatorOptions extends EstimatorBaseOptions {
  */
 export class AbsSendTimeEstimator extends EstimatorBase {
   readonly #perStream: boolean;
+  readonly #probeThroughout: boolean;
   #incomingInitialized = false;
   #firstPacketUs = -Infinity;
   // When the last estimate was reported, and the feedback interval of the current bitrate (it only
@@ -86,6 +94,7 @@ export class AbsSendTimeEstimator extends EstimatorBase {
   constructor(options: AbsSendTimeEstimatorOptions) {
     super(options, true);
     this.#perStream = options.grouping === "per-stream";
+    this.#probeThroughout = options.probeThroughout ?? false;
     this.#feedbackIntervalMs = usToMs(options.aimd.getFeedbackIntervalUs());
   }
 
@@ -125,7 +134,8 @@ export class AbsSendTimeEstimator extends EstimatorBase {
     const aimd = this.aimd;
     if (
       size > MIN_PROBE_PACKET_SIZE &&
-      (!aimd.validEstimate || nowUs - this.#firstPacketUs < INITIAL_PROBING_INTERVAL_US)
+      (!aimd.validEstimate || nowUs - this.#firstPacketUs < INITIAL_PROBING_INTERVAL_US ||
+        this.#probeThroughout)
     ) {
       this.#probes.add(batch, index);
       updateEstimate = this.#processClusters(nowUs);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { AimdRateControl } from "./aimd_rate_control.ts";
 import type { PacketBatch } from "./packet_batch.ts";
+import type { RateController } from "./rate_controller.ts";
 import { RateStatistics } from "./rate_statistics.ts";
 import { type StreamEntry, StreamTable } from "./stream_table.ts";
 import type { BandwidthUsage } from "./types.ts";
@@ -31,7 +31,7 @@ export interface EstimatorBaseOptions {
   /** Silence after which an SSRC is dropped, in microseconds. */
   streamTimeoutUs: number;
   /** The rate controller, owned by the caller so it can carry RTT and bounds. */
-  aimd: AimdRateControl;
+  aimd: RateController;
   /** libwebrtc's OnReceiveBitrateChanged. */
   onEstimate: EstimateCallback;
 }
@@ -53,7 +53,7 @@ export interface EstimatorBaseOptions {
  */
 export abstract class EstimatorBase {
   /** The rate controller. */
-  protected readonly aimd: AimdRateControl;
+  protected readonly aimd: RateController;
   /** Active SSRCs. */
   protected readonly streams: StreamTable<EstimatorStream>;
   /** Incoming bytes over the last second. */

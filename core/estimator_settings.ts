@@ -9,9 +9,38 @@ import { msToUs } from "./_math.ts";
 import type { Grouping } from "./abs_send_time_estimator.ts";
 import { AimdRateControl } from "./aimd_rate_control.ts";
 import type { DelayFilter } from "./delay_pipeline.ts";
+import {
+  DEFAULT_MECHANISMS,
+  type EnhancedMechanisms,
+  EnhancedRateControl,
+} from "./enhanced_rate_control.ts";
+import type { RateController } from "./rate_controller.ts";
+
+/**
+ * How the estimate is made: `"libwebrtc"` is Chrome's own REMB receiver, bit-exact;
+ * `"enhanced"` keeps its delay pipeline and REMB but adds stages of its own (core/ramp_up.ts,
+ * core/queue_drain.ts, …) that fill the link faster and keep its queue shorter.
+ */
+export type Profile = "libwebrtc" | "enhanced";
 
 /** Settings of the estimator itself, wherever it runs. */
 export interface EstimatorSettings {
+  /**
+   * `"libwebrtc"`: libwebrtc's receive-side estimator, bit-exact. `"enhanced"`: the same delay
+   * pipeline and REMB, with the estimate driven by the measured standing queue and delivery rate
+   * (a delay-gated fast ramp, a decrease that drains the queue, probe clusters for the whole call).
+   * Streams without abs-send-time get libwebrtc's controller in either profile.
+   *
+   * @default {"libwebrtc"}
+   */
+  profile?: Profile;
+  /**
+   * Which stages the enhanced profile runs, each on unless turned off here (a stage that is off
+   * behaves as libwebrtc's), for measuring what each contributes. Ignored by `"libwebrtc"`.
+   *
+   * @default {{}}
+   */
+  enhancedMechanisms?: Partial<EnhancedMechanisms>;
   /**
    * With abs-send-time: run one delay pipeline per SSRC (the most severe verdict wins) or one for the
    * whole transport (libwebrtc's RemoteBitrateEstimatorAbsSendTime). Both give identical results
@@ -62,6 +91,10 @@ export interface EstimatorSettings {
 
 /** {@linkcode EstimatorSettings} with defaults applied. */
 export interface ResolvedSettings {
+  /** The estimation profile. */
+  profile: Profile;
+  /** The enhanced stages that run (all of them for `"libwebrtc"`, which ignores them). */
+  enhancedMechanisms: Readonly<EnhancedMechanisms>;
   /** Lane per SSRC or per transport. */
   grouping: Grouping;
   /** The delay filter. */
@@ -201,6 +234,29 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
   }
   checkChoice(subject, "grouping", settings.grouping, ["per-stream", "transport"]);
   checkChoice(subject, "filter", settings.filter, ["kalman", "trendline"]);
+  checkChoice(subject, "profile", settings.profile, ["libwebrtc", "enhanced"]);
+  const mechanisms = settings.enhancedMechanisms;
+  if (mechanisms !== undefined) {
+    if (typeof mechanisms !== "object" || mechanisms === null) {
+      throw new TypeError(
+        `Cannot create ${subject} as 'enhancedMechanisms' must be an object: current type is ${typeof mechanisms}`,
+      );
+    }
+    for (const [name, on] of Object.entries(mechanisms)) {
+      if (!(name in DEFAULT_MECHANISMS)) {
+        throw new RangeError(
+          `Cannot create ${subject} as 'enhancedMechanisms' must name only ${
+            Object.keys(DEFAULT_MECHANISMS).join(", ")
+          }: current key is "${name}"`,
+        );
+      }
+      if (on !== undefined && typeof on !== "boolean") {
+        throw new TypeError(
+          `Cannot create ${subject} as 'enhancedMechanisms.${name}' must be a boolean: current type is ${typeof on}`,
+        );
+      }
+    }
+  }
   const bitrate = { min: 1, max: 1e12, integer: true };
   checkRange(subject, "trendlineWindowSize", settings.trendlineWindowSize, {
     min: 10,
@@ -229,6 +285,8 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
     );
   }
   return {
+    profile: settings.profile ?? "libwebrtc",
+    enhancedMechanisms: Object.freeze({ ...DEFAULT_MECHANISMS, ...mechanisms }),
     grouping: settings.grouping ?? "per-stream",
     filter: settings.filter ?? "kalman",
     trendlineWindowSize: settings.trendlineWindowSize ?? 20,
@@ -240,10 +298,12 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
 }
 
 /**
- * A fresh rate controller for the settings, carrying a known round-trip time over.
+ * A fresh rate controller for the settings, carrying a known round-trip time over: libwebrtc's
+ * AIMD, or with the enhanced profile and abs-send-time the enhanced controller.
  *
  * @param settings Resolved settings.
  * @param rttMs The last RTT set, if any.
+ * @param absSendTime Whether the estimator has abs-send-time (the enhanced stages need send times).
  * @returns The controller.
  * @example
  * ```ts
@@ -257,11 +317,12 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
 export function newRateControl(
   settings: ResolvedSettings,
   rttMs: number | undefined,
-): AimdRateControl {
-  const aimd = new AimdRateControl({
-    minBitrateBps: settings.minBitrateBps,
-    maxBitrateBps: settings.maxBitrateBps,
-  });
+  absSendTime = false,
+): RateController {
+  const bounds = { minBitrateBps: settings.minBitrateBps, maxBitrateBps: settings.maxBitrateBps };
+  const aimd = settings.profile === "enhanced" && absSendTime
+    ? new EnhancedRateControl({ ...bounds, mechanisms: settings.enhancedMechanisms })
+    : new AimdRateControl(bounds);
   if (settings.startBitrateBps !== undefined) aimd.setStartBitrate(settings.startBitrateBps);
   if (rttMs !== undefined) aimd.setRtt(rttMs);
   return aimd;

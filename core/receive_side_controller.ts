@@ -21,12 +21,13 @@
 import { callSafely } from "./_callbacks.ts";
 import { usToMs } from "./_math.ts";
 import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
-import type { AimdRateControl } from "./aimd_rate_control.ts";
 import type { EstimatorBase, EstimatorStream } from "./estimator_base.ts";
+import { type EnhancedFigures, EnhancedRateControl } from "./enhanced_rate_control.ts";
 import { EstimatorSelector } from "./estimator_selector.ts";
 import { newRateControl, type ResolvedSettings } from "./estimator_settings.ts";
 import type { EstimatorKind } from "./lane_table.ts";
 import type { PacketBatch } from "./packet_batch.ts";
+import type { RateController } from "./rate_controller.ts";
 import { encodeRemb, MAX_REMB_SSRCS } from "./remb.ts";
 import { RembThrottler } from "./remb_throttler.ts";
 import { SingleStreamEstimator } from "./single_stream_estimator.ts";
@@ -100,6 +101,11 @@ export interface ControllerState {
   linkCapacityBps: number | undefined;
   /** Times the estimator switched between abs-send-time and RTP timestamps. */
   modeSwitches: number;
+  /**
+   * With the enhanced profile only: what its controller measured, or `undefined` while it does not
+   * run (before the first packet, or with RTP timestamps).
+   */
+  enhanced?: EnhancedFigures | undefined;
 }
 
 const START_REMB_INTERVAL_MS = 250;
@@ -138,7 +144,9 @@ export class ReceiveSideController {
   readonly #throttler: RembThrottler;
   readonly #emit = (bitrateBps: number, ssrcs: number[]): void => this.#estimate(bitrateBps, ssrcs);
   readonly #expire = (nowUs: number): void => this.#onStreamsExpired?.(nowUs);
-  #aimd: AimdRateControl;
+  #aimd: RateController;
+  // The enhanced profile's controller when it runs (abs-send-time), fed every record.
+  #enhanced: EnhancedRateControl | undefined;
   #estimator: EstimatorBase | undefined;
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator | undefined;
@@ -239,15 +247,21 @@ export class ReceiveSideController {
    * @param kind The estimator.
    */
   startEstimator(kind: EstimatorKind): void {
-    this.#aimd = newRateControl(this.#settings, this.#rttMs);
+    const abs = kind === "abs-send-time";
+    this.#aimd = newRateControl(this.#settings, this.#rttMs, abs);
+    this.#enhanced = this.#aimd instanceof EnhancedRateControl ? this.#aimd : undefined;
     const common = {
       streamTimeoutUs: this.#settings.streamTimeoutUs,
       aimd: this.#aimd,
       onEstimate: this.#emit,
     };
-    if (kind === "abs-send-time") {
+    if (abs) {
       this.#rtp = undefined;
-      this.#abs = new AbsSendTimeEstimator({ ...common, grouping: this.#settings.grouping });
+      this.#abs = new AbsSendTimeEstimator({
+        ...common,
+        grouping: this.#settings.grouping,
+        probeThroughout: this.#enhanced?.mechanisms.probes ?? false,
+      });
       this.#estimator = this.#abs;
     } else {
       this.#abs = undefined;
@@ -265,6 +279,7 @@ export class ReceiveSideController {
   onRecord(batch: PacketBatch, index: number): void {
     this.#nowUs = batch.nowUs[index];
     this.#arrivalUs = batch.arrivalUs[index];
+    this.#enhanced?.onRecord(batch, index);
     if (this.#abs) this.#abs.onRecord(batch, index);
     else this.#rtp!.onRecord(batch, index);
   }
@@ -399,6 +414,7 @@ export class ReceiveSideController {
       rttMs: this.#aimd.rttMs,
       linkCapacityBps: this.#aimd.linkCapacityBps,
       modeSwitches: this.#selector.switches,
+      ...(this.#settings.profile === "enhanced" ? { enhanced: this.#enhanced?.figures() } : {}),
     };
   }
 
