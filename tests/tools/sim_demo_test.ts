@@ -23,24 +23,42 @@ Deno.test("demo --help explains every option", async () => {
   const { code, stdout } = await demo("--help");
   assert.equal(code, 0);
   for (
-    const option of ["--quick", "--scenario", "--seed", "--host", "--grouping", "--jitter", "--out"]
+    const option of [
+      "--quick",
+      "--scenario",
+      "--seed",
+      "--seeds",
+      "--profile",
+      "--ablation",
+      "--host",
+      "--grouping",
+      "--jitter",
+      "--out",
+    ]
   ) {
     assert.ok(stdout.includes(option), option);
   }
 });
 
-Deno.test("demo refuses an unknown scenario or host with exit code 2", async () => {
+Deno.test("demo refuses an unknown scenario, host or profile with exit code 2", async () => {
   assert.equal((await demo("--scenario", "nope", "--no-report")).code, 2);
   assert.equal((await demo("--host", "gpu", "--no-report")).code, 2);
+  assert.equal((await demo("--profile", "fast", "--no-report")).code, 2);
+  assert.equal((await demo("--seeds", "0", "--no-report")).code, 2);
 });
 
-Deno.test("demo --quick prints the table, writes the report, and the page renders in Chromium", async () => {
+Deno.test("demo --quick prints both profiles over the seeds, writes the report, and the page renders in Chromium", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sim-report-" });
   try {
     const { code, stdout, stderr } = await demo("--quick", "--out", dir);
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /rfc8867-5\.1 \(per-stream\)\s+0\.\d\d/);
-    assert.match(stderr, /100%\s+4 scenarios/);
+    // Each scenario: a libwebrtc row and an enhanced one, medians with their range over 5 seeds.
+    assert.match(stdout, /seeds 1–5/);
+    assert.match(
+      stdout,
+      /rfc8867-5\.1 \(per-stream\)\s+libwebrtc\s+0\.\d\d \[0\.\d\d–0\.\d\d\][^\n]*\n\s+enhanced\s+0\.\d\d/,
+    );
+    assert.match(stderr, /100%\s+4 scenarios × 2 variants × 5 seeds/);
     const html = await Deno.readTextFile(`${dir}/index.html`);
     for (
       const id of [
@@ -50,13 +68,19 @@ Deno.test("demo --quick prints the table, writes the report, and the page render
         "simulcast-per-stream",
       ]
     ) {
-      assert.ok(html.includes(`src="${id}.svg"`), id);
-      const svg = await Deno.readTextFile(`${dir}/${id}.svg`);
-      assert.match(svg, /^<svg /);
-      assert.ok(svg.includes("queuing delay (ms)") && svg.includes("kbit/s"));
+      for (const profile of ["libwebrtc", "enhanced"]) {
+        assert.ok(html.includes(`src="${id}.${profile}.svg"`), `${id} ${profile}`);
+        const svg = await Deno.readTextFile(`${dir}/${id}.${profile}.svg`);
+        assert.match(svg, /^<svg /);
+        assert.ok(svg.includes("queuing delay (ms)") && svg.includes("kbit/s"));
+      }
     }
     const metrics = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
-    assert.equal(metrics.length, 4);
+    assert.equal(metrics.length, 4 * 2 * 5);
+    assert.deepEqual(
+      [...new Set(metrics.map((m: { profile: string }) => m.profile))].sort(),
+      ["enhanced", "libwebrtc"],
+    );
     if (!chromium) {
       console.log("No Chromium on this machine: the screenshot step was skipped");
       return;

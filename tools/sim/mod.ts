@@ -34,5 +34,23 @@ export {
   type TcpFlowSpec,
 } from "./simulator.ts";
 export { DEFAULT_SET, QUICK_SET, scenario, SCENARIOS } from "./scenarios.ts";
-export { chartSpec, summaryMarkdown, summaryText, writeReport } from "./report.ts";
+export {
+  type ChartedRun,
+  chartSpec,
+  type ReportOptions,
+  summaryMarkdown,
+  summaryText,
+  writeReport,
+} from "./report.ts";
+export {
+  ABLATION_VARIANTS,
+  compare,
+  comparisonMarkdown,
+  type ComparisonRow,
+  comparisonText,
+  PROFILE_VARIANTS,
+  type Spread,
+  spread,
+  type Variant,
+} from "./comparison.ts";
 export type { CapacityStep, QueueLimit } from "./link.ts";

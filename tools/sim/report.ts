@@ -7,6 +7,7 @@
  */
 
 import { renderVegaLite } from "../chart.ts";
+import { comparisonCells, comparisonMarkdown, type ComparisonRow } from "./comparison.ts";
 import type { ScenarioMetrics, ScenarioResult } from "./simulator.ts";
 
 const MAX_POINTS = 1500;
@@ -64,6 +65,13 @@ export function chartSpec(result: ScenarioResult): object {
         rates.push({ t, series: `estimate${label}`, kbps: e > 0 ? e / 1000 : null });
       }
       delays.push({ t, flow: flow.name, ms: mean(flow.queueDelayMs, i) });
+      if (flow.measuredQueueMs) {
+        delays.push({
+          t,
+          flow: `${flow.name} · standing queue the receiver measured`,
+          ms: mean(flow.measuredQueueMs, i),
+        });
+      }
     }
   }
   for (const flow of series.flows) {
@@ -256,106 +264,168 @@ export function summaryMarkdown(metrics: readonly ScenarioMetrics[]): string {
 const escape = (text: string) =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** A run to chart: the variant it ran and its result (the first seed's, in the demo). */
+export interface ChartedRun {
+  /** Variant name. */
+  variant: string;
+  /** The run. */
+  result: ScenarioResult;
+}
+
+/** Options of {@linkcode writeReport}. */
+export interface ReportOptions {
+  /** The folder. */
+  dir: string;
+  /** What was run, for the page's head. */
+  description: string;
+  /** Every scenario and variant over the seeds. */
+  comparison: readonly ComparisonRow[];
+  /** Every run's metrics, for `metrics.json`. */
+  metrics: readonly ScenarioMetrics[];
+  /**
+   * The enhanced stages one by one, when measured.
+   *
+   * @default {undefined}
+   */
+  ablation?: readonly ComparisonRow[];
+}
+
 /**
- * Writes the report folder: `index.html`, one `<scenario>.svg` per run, `metrics.json`,
- * `summary.md`.
+ * Writes the report folder: `index.html` with the comparison over seeds and, per scenario, one
+ * chart per variant side by side (`<scenario>.<variant>.svg`), `metrics.json` (every run),
+ * `summary.md` (the comparison, and the ablation when given).
  *
- * @param results The runs.
- * @param options Folder and run description.
+ * @param runs The runs to chart, in scenario order.
+ * @param options Folder, description, comparison and metrics.
  * @returns Path of the HTML page.
  */
 export async function writeReport(
-  results: readonly ScenarioResult[],
-  options: { dir: string; description: string },
+  runs: readonly ChartedRun[],
+  options: ReportOptions,
 ): Promise<string> {
   await Deno.mkdir(options.dir, { recursive: true });
+  const byScenario = new Map<string, ChartedRun[]>();
+  for (const run of runs) {
+    const key = run.result.metrics.id;
+    byScenario.set(key, [...(byScenario.get(key) ?? []), run]);
+  }
   const sections: string[] = [];
-  for (const result of results) {
-    const m = result.metrics;
-    const file = `${m.id}.svg`;
-    await Deno.writeTextFile(`${options.dir}/${file}`, await renderVegaLite(chartSpec(result)));
-    const steps = m.steps.map((s) =>
-      `<tr><td>${s.atS} s</td><td>${s.fromBps / 1000} → ${s.toBps / 1000} kbit/s</td><td>${
-        s.responseS === null ? "not within the phase" : `${s.responseS.toFixed(1)} s`
-      }</td><td>${s.estimateS === null ? "" : `${s.estimateS.toFixed(2)} s`}</td></tr>`
-    ).join("");
-    const phases = m.phases.length < 2
-      ? ""
-      : `<table><tr><th>phase</th><th>capacity</th><th>util</th><th>settled util (second half)</th></tr>${
-        m.phases.map((p) =>
+  for (const [id, charted] of byScenario) {
+    const spec = charted[0].result.spec;
+    const figures: string[] = [];
+    const tables: string[] = [];
+    for (const { variant, result } of charted) {
+      const m = result.metrics;
+      const file = `${id}.${fileName(variant)}.svg`;
+      await Deno.writeTextFile(`${options.dir}/${file}`, await renderVegaLite(chartSpec(result)));
+      figures.push(
+        `<figure><figcaption>${
+          escape(variant)
+        }, seed ${m.seed}</figcaption><img src="${file}" alt="${escape(spec.title)}, ${
+          escape(variant)
+        }: capacity, estimates, delivered rates, REMBs and queuing delay"></figure>`,
+      );
+      const steps = m.steps.map((s) =>
+        `<tr><td>${s.atS} s</td><td>${s.fromBps / 1000} → ${s.toBps / 1000} kbit/s</td><td>${
+          s.responseS === null ? "not within the phase" : `${s.responseS.toFixed(1)} s`
+        }</td><td>${s.estimateS === null ? "" : `${s.estimateS.toFixed(2)} s`}</td></tr>`
+      ).join("");
+      const phases = m.phases.length < 2
+        ? ""
+        : m.phases.map((p) =>
           `<tr><td>${p.fromS}–${p.toS} s</td><td>${p.capacityBps / 1000} kbit/s</td><td>${
             p.utilization.toFixed(2)
           }</td><td>${p.settledUtilization.toFixed(2)}</td></tr>`
-        ).join("")
-      }</table>`;
-    const periods = m.periods.length === 0
-      ? ""
-      : `<table><tr><th>hour</th><th>util</th><th>p95 ms</th><th>estimate / capacity</th><th>heap MB</th></tr>${
-        m.periods.map((p, i) =>
-          `<tr><td>${i + 1}</td><td>${p.utilization.toFixed(2)}</td><td>${
-            p.queueDelayP95Ms.toFixed(1)
-          }</td><td>${p.estimateMinRatio.toFixed(2)}–${p.estimateMaxRatio.toFixed(2)}</td><td>${
-            p.heapUsedMb.toFixed(1)
-          }</td></tr>`
-        ).join("")
-      }</table>`;
-    sections.push(`<section id="${m.id}">
-<h2>${escape(result.spec.title)}</h2>
-<p class="source">${escape(result.spec.source)}</p>
-<img src="${file}" alt="${
-      escape(result.spec.title)
-    }: capacity, estimates, delivered rates, REMBs and queuing delay">
+        ).join("");
+      const periods = m.periods.length === 0
+        ? ""
+        : `<table><tr><th>hour</th><th>util</th><th>p95 ms</th><th>estimate / capacity</th><th>heap MB</th></tr>${
+          m.periods.map((p, i) =>
+            `<tr><td>${i + 1}</td><td>${p.utilization.toFixed(2)}</td><td>${
+              p.queueDelayP95Ms.toFixed(1)
+            }</td><td>${p.estimateMinRatio.toFixed(2)}–${p.estimateMaxRatio.toFixed(2)}</td><td>${
+              p.heapUsedMb.toFixed(1)
+            }</td></tr>`
+          ).join("")
+        }</table>`;
+      tables.push(`<div><h3>${escape(variant)}, seed ${m.seed}</h3>
 ${
-      steps
-        ? `<table><tr><th>step at</th><th>capacity</th><th>media response</th><th>estimate under capacity</th></tr>${steps}</table>`
-        : ""
+        steps
+          ? `<table><tr><th>step at</th><th>capacity</th><th>media response</th><th>estimate under capacity</th></tr>${steps}</table>`
+          : ""
+      }
+${
+        phases
+          ? `<table><tr><th>phase</th><th>capacity</th><th>util</th><th>settled util</th></tr>${phases}</table>`
+          : ""
+      }
+${periods}</div>`);
     }
-${phases}
-${periods}
+    sections.push(`<section id="${id}">
+<h2>${escape(spec.title)}</h2>
+<p class="source">${escape(spec.source)}</p>
+<div class="side">${figures.join("\n")}</div>
+<div class="side">${tables.join("\n")}</div>
 </section>`);
   }
-  const metrics = results.map((r) => r.metrics);
-  const { header, rows } = summaryRows(metrics);
-  const table = `<table class="summary"><tr>${
-    header.map((h) => `<th>${escape(h)}</th>`).join("")
-  }</tr>${
-    rows.map((r) =>
-      `<tr${r[0].startsWith("  ") ? ' class="flow"' : ""}>${
-        r.map((c, i) =>
-          `<td>${
-            i === 0 && !c.startsWith("  ")
-              ? `<a href="#${c.split(" ")[0]}">${escape(c)}</a>`
-              : escape(c)
-          }</td>`
-        ).join("")
-      }</tr>`
-    ).join("")
-  }</table>`;
+  const htmlTable = (rows: readonly ComparisonRow[]) => {
+    const { header, rows: cells } = comparisonCells(rows);
+    return `<table class="summary"><tr>${header.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>${
+      cells.map((r) =>
+        `<tr>${
+          r.map((c, i) =>
+            `<td>${
+              i === 0 && c !== "" ? `<a href="#${c.split(" ")[0]}">${escape(c)}</a>` : escape(c)
+            }</td>`
+          ).join("")
+        }</tr>`
+      ).join("")
+    }</table>`;
+  };
+  const ablation = options.ablation
+    ? `<h2>The enhanced stages one by one</h2>
+<p>Each stage alone (a stage that is off behaves as libwebrtc's), the kept ones together, and with
+the one that was not kept; same seeds.</p>
+${htmlTable(options.ablation)}`
+    : "";
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>receiver-gcc: simulated scenarios</title>
 <style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1760px; color: #222; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-tr.flow td { color: #555; font-size: 13px; }
+th:first-child, td:first-child, td:nth-child(2) { text-align: left; }
 .source { color: #555; }
+.side { display: flex; gap: 16px; align-items: flex-start; }
+.side > * { flex: 1 1 0; min-width: 0; margin: 0; }
+figcaption { font-weight: 600; }
 img { max-width: 100%; border: 1px solid #eee; }
 </style></head><body>
-<h1>receiver-gcc in a simulated network</h1>
+<h1>receiver-gcc in a simulated network: libwebrtc's profile and the enhanced one</h1>
 <p>${escape(options.description)}</p>
-<p>util: media delivered over capacity in the whole measured window (per flow: its share); settled
-util: the same over the second half of every phase of constant capacity, after the flows had half a
-phase to converge; queue delays at the bottleneck; step responses: time for the media's delivered
-rate (0.5 s window) to reach 90 % of a higher capacity, and for its send rate to fall under a lower
-one; detector overusing: share of 100 ms samples with the receiver's detector in overuse.</p>
-${table}
+<p>Each figure is the median over the seeds, with the smallest and largest in brackets. util: media
+delivered over capacity in the whole measured window; settled: the same over the second half of
+every phase of constant capacity; queue delays at the bottleneck (media packets); Jain's index where
+flows compete; media / TCP share of the capacity where TCP competes; up s: time for the media's
+delivered rate (0.5 s window) to reach 90 % of the first higher capacity (an unreached step counts
+as its phase's length). The charts show the first seed.</p>
+${htmlTable(options.comparison)}
+${ablation}
 ${sections.join("\n")}
 </body></html>
 `;
   const page = `${options.dir}/index.html`;
   await Deno.writeTextFile(page, html);
-  await Deno.writeTextFile(`${options.dir}/metrics.json`, JSON.stringify(metrics, null, 2) + "\n");
-  await Deno.writeTextFile(`${options.dir}/summary.md`, summaryMarkdown(metrics) + "\n");
+  await Deno.writeTextFile(
+    `${options.dir}/metrics.json`,
+    JSON.stringify(options.metrics, null, 2) + "\n",
+  );
+  const summary = [comparisonMarkdown(options.comparison)];
+  if (options.ablation) summary.push("", comparisonMarkdown(options.ablation));
+  await Deno.writeTextFile(`${options.dir}/summary.md`, summary.join("\n") + "\n");
   return page;
+}
+
+function fileName(variant: string): string {
+  return variant.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase();
 }

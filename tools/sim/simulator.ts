@@ -10,6 +10,8 @@
 
 import { decodeRemb } from "../../core/remb.ts";
 import type { Grouping } from "../../core/abs_send_time_estimator.ts";
+import type { EnhancedMechanisms } from "../../core/enhanced_rate_control.ts";
+import type { Profile } from "../../core/estimator_settings.ts";
 import type { BandwidthUsage, RateControlState } from "../../core/types.ts";
 import { Coordinator } from "../../workers/coordinator.ts";
 import type { HostKind } from "../../workers/lane_host.ts";
@@ -206,6 +208,18 @@ export interface RunOptions {
    */
   grouping?: Grouping;
   /**
+   * The receivers' estimation profile.
+   *
+   * @default {"libwebrtc"}
+   */
+  profile?: Profile;
+  /**
+   * The enhanced profile's stages (all on unless turned off).
+   *
+   * @default {{}}
+   */
+  enhancedMechanisms?: Partial<EnhancedMechanisms>;
+  /**
    * Overrides every media flow's jitter, ms.
    *
    * @default {each flow's jitterMs}
@@ -300,6 +314,10 @@ export interface ScenarioMetrics {
   host: HostKind;
   /** Grouping used. */
   grouping: Grouping;
+  /** The receivers' estimation profile. */
+  profile: Profile;
+  /** The enhanced stages in use (the enhanced profile only). */
+  enhancedMechanisms?: Partial<EnhancedMechanisms>;
   /** Seed used. */
   seed: number;
   /**
@@ -373,6 +391,13 @@ export interface FlowSeries {
   thresholdMs?: Float64Array;
   /** Modified delay trend the detector compares with it at each sample, ms (media). */
   modifiedOffsetMs?: Float64Array;
+  /**
+   * The standing queue the receiver's enhanced controller measured at each sample, ms (media, the
+   * enhanced profile only).
+   */
+  measuredQueueMs?: Float64Array;
+  /** Its delivery rate at each sample, bps (media, the enhanced profile only). */
+  deliveryRateBps?: Float64Array;
   /** REMB packets: when they left the receiver, s, and their value, bps (the first 20 000). */
   rembs: { timeS: number; bps: number }[];
 }
@@ -558,6 +583,10 @@ export async function runScenario(
     flow.series.rateControl = new Uint8Array(samples);
     flow.series.thresholdMs = new Float64Array(samples);
     flow.series.modifiedOffsetMs = new Float64Array(samples);
+    if (options.profile === "enhanced") {
+      flow.series.measuredQueueMs = new Float64Array(samples);
+      flow.series.deliveryRateBps = new Float64Array(samples);
+    }
     const ssrcs = Array.from(
       { length: m.streams ?? 1 },
       (_, i) => (ssrcBase + index * 16 + i) >>> 0,
@@ -567,6 +596,8 @@ export async function runScenario(
     const coordinator = new Coordinator({
       host,
       grouping,
+      profile: options.profile,
+      enhancedMechanisms: options.enhancedMechanisms,
       senderSsrc: (0x5eed0000 + index) >>> 0,
       clock: { nowMs: () => (events.nowUs + receiverOffsetUs) / 1000 },
       timers: noTimers,
@@ -733,6 +764,10 @@ export async function runScenario(
         s.rateControl![i] = RATE_CONTROL_CODES.indexOf(stats.rateControlState);
         s.thresholdMs![i] = stats.streams[0]?.thresholdMs ?? NaN;
         s.modifiedOffsetMs![i] = stats.streams[0]?.modifiedOffsetMs ?? NaN;
+        if (s.measuredQueueMs) {
+          s.measuredQueueMs[i] = stats.enhanced?.queueDelayMs ?? NaN;
+          s.deliveryRateBps![i] = stats.enhanced?.deliveryRateBps ?? NaN;
+        }
         if (periodUs > 0) {
           periodDelivered += flow.intervalDelivered * 8;
           if (flow.intervalDelayCount > 0) periodHistogram.add(s.queueDelayMs[i]);
@@ -900,6 +935,10 @@ export async function runScenario(
     id: spec.id,
     host,
     grouping,
+    profile: options.profile ?? "libwebrtc",
+    ...(options.profile === "enhanced" && options.enhancedMechanisms
+      ? { enhancedMechanisms: options.enhancedMechanisms }
+      : {}),
     seed,
     utilization: sum(media, (f) => f.deliveredBits) / capacityBits,
     settledUtilization: settledCapacityBits > 0 ? settledBits / settledCapacityBits : 0,
