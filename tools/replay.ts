@@ -34,6 +34,7 @@ Options:
                        abs-send-time, or every stream when none has it)
   --grouping G         per-stream | transport (default: per-stream)
   --filter F           kalman | trendline (default: kalman)
+  --profile P          libwebrtc | enhanced (default: libwebrtc)
   --out DIR            where to write the timeline and the chart (default: report)
   --format F           timeline format: csv | json (default: csv)
   --quiet              no progress and no report; errors and warnings only
@@ -51,6 +52,7 @@ interface CliOptions {
   ssrcs: number[] | undefined;
   grouping: "per-stream" | "transport";
   filter: "kalman" | "trendline";
+  profile: "libwebrtc" | "enhanced";
   out: string;
   format: "csv" | "json";
   quiet: boolean;
@@ -68,6 +70,7 @@ function parseCommandLine(args: string[]): CliOptions | "help" {
         ssrc: { type: "string" },
         grouping: { type: "string", default: "per-stream" },
         filter: { type: "string", default: "kalman" },
+        profile: { type: "string", default: "libwebrtc" },
         out: { type: "string", default: "report" },
         format: { type: "string", default: "csv" },
         quiet: { type: "boolean", default: false },
@@ -116,6 +119,7 @@ function parseCommandLine(args: string[]): CliOptions | "help" {
     ssrcs,
     grouping: choice("grouping", values.grouping, ["per-stream", "transport"] as const),
     filter: choice("filter", values.filter, ["kalman", "trendline"] as const),
+    profile: choice("profile", values.profile, ["libwebrtc", "enhanced"] as const),
     out: values.out,
     format: choice("format", values.format, ["csv", "json"] as const),
     quiet: values.quiet,
@@ -322,9 +326,11 @@ function summaryReport(replay: CaptureReplay, options: CliOptions): string[] {
     ...table(["stream", "packets", "duration s", "ext ID"], rows, [false, true, true, true]),
   );
   lines.push(
-    `  ${options.grouping} grouping, ${options.filter} filter: ${count(summary.packets)} packets, ${
-      count(summary.estimates)
-    } estimates, ${count(summary.rembs)} REMBs sent`,
+    `  ${options.grouping} grouping, ${options.filter} filter${
+      options.profile === "libwebrtc" ? "" : `, ${options.profile} profile`
+    }: ${count(summary.packets)} packets, ${count(summary.estimates)} estimates, ${
+      count(summary.rembs)
+    } REMBs sent`,
   );
   lines.push(
     `  estimate kbit/s: mean ${kbps(summary.meanEstimateBps)}, min ${
@@ -367,6 +373,7 @@ async function run(options: CliOptions): Promise<void> {
     ssrcs: options.ssrcs,
     grouping: options.grouping,
     filter: options.filter,
+    profile: options.profile,
     onProgress: (pass, bytes) => progress?.update(pass, bytes),
     onScanned: (scan, plan) => {
       progress?.end();
@@ -388,7 +395,9 @@ async function run(options: CliOptions): Promise<void> {
   await Deno.writeTextFile(
     chartPath,
     await renderChart(replay.rows, {
-      title: `${basename(path)}: replayed estimate (${options.grouping}, ${options.filter})`,
+      title: `${basename(path)}: replayed estimate (${options.grouping}, ${options.filter}${
+        options.profile === "libwebrtc" ? "" : `, ${options.profile}`
+      })`,
     }),
   );
   print([`wrote    ${timelinePath}`, `         ${chartPath}`]);

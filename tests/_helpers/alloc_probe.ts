@@ -1,6 +1,6 @@
 /**
  * Run with `--v8-flags=--trace-gc` through `stdbuf -oL`: warms the estimator up, then prints markers
- * around a steady-state run of N packets (first argument), so the garbage collections between the
+ * around a steady-state run of N packets (first argument; then grouping, filter and profile), so the garbage collections between the
  * markers can be counted. Used by tests/core/allocation_test.ts.
  *
  * @module
@@ -13,10 +13,12 @@ import { SyntheticStream } from "./synthetic_stream.ts";
 const packets = Number(Deno.args[0] ?? 10_000_000);
 const grouping = (Deno.args[1] ?? "per-stream") as "per-stream" | "transport";
 const filter = (Deno.args[2] ?? "kalman") as "kalman" | "trendline";
+const profile = (Deno.args[3] ?? "libwebrtc") as "libwebrtc" | "enhanced";
 const estimates = new Float64Array(1);
 const estimator = new BandwidthEstimator({
   grouping,
   filter,
+  profile,
   onEstimate: (bps) => {
     estimates[0] = bps;
   },

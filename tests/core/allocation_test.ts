@@ -15,9 +15,14 @@ interface GcFigures {
   freedMb: number;
 }
 
-async function traceGc(packets: number, grouping: string, filter: string): Promise<GcFigures> {
+async function traceGc(
+  packets: number,
+  grouping: string,
+  filter: string,
+  profile = "libwebrtc",
+): Promise<GcFigures> {
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--v8-flags=--trace-gc", probe, String(packets), grouping, filter],
+    args: ["run", "--v8-flags=--trace-gc", probe, String(packets), grouping, filter, profile],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -48,3 +53,16 @@ for (const [grouping, filter] of [["per-stream", "kalman"], ["transport", "trend
     assert.ok(bytesPerPacket < 4, `garbage per packet is ${bytesPerPacket.toFixed(3)} B`);
   });
 }
+
+Deno.test("BandwidthEstimator.onPacket() allocates nothing per packet in steady state (enhanced profile)", async () => {
+  const warmup = await traceGc(0, "per-stream", "kalman", "enhanced");
+  const run = await traceGc(PACKETS, "per-stream", "kalman", "enhanced");
+  const bytesPerPacket = Math.max(0, run.freedMb - warmup.freedMb) * 1e6 / PACKETS;
+  console.log(
+    `  ${PACKETS} packets: ${run.scavenges - warmup.scavenges} extra scavenges, ` +
+      `${(run.freedMb - warmup.freedMb).toFixed(1)} MB garbage, ${
+        bytesPerPacket.toFixed(3)
+      } B/packet`,
+  );
+  assert.ok(bytesPerPacket < 4, `garbage per packet is ${bytesPerPacket.toFixed(3)} B`);
+});

@@ -10,6 +10,7 @@ import { BandwidthEstimator } from "../../core/bandwidth_estimator.ts";
 import { decodeRemb, encodeRemb } from "../../core/remb.ts";
 import { RtpHeader } from "../../core/rtp_header.ts";
 import type { PacketInfo, RateControlState } from "../../core/types.ts";
+import type { Profile } from "../../core/estimator_settings.ts";
 
 const SCALE = Number(Deno.env.get("FUZZ_SCALE") ?? "1");
 const SEED = Deno.env.get("FUZZ_SEED");
@@ -69,71 +70,101 @@ const USAGES = new Set(["normal", "underusing", "overusing"]);
 const STATES = new Set<RateControlState>(["hold", "increase", "decrease"]);
 let packetsTried = 0;
 
+/** Feeds the packets a shape expands into and checks every estimate and the final statistics. */
+function checkArbitraryPackets(s: Shape, profile: Profile): void {
+  const random = mulberry32(s.seed);
+  const ssrcs = Array.from(
+    { length: s.streams },
+    (_, i) => i === 0 ? 0xffffffff : i === 1 ? 0 : Math.floor(random() * 2 ** 32),
+  );
+  const estimates: number[] = [];
+  const estimator = new BandwidthEstimator({
+    grouping: s.grouping,
+    filter: s.filter,
+    profile,
+    minBitrateBps: s.minBitrateBps,
+    maxBitrateBps: s.maxBitrateBps,
+    onEstimate: (bps, list) => {
+      estimates.push(bps);
+      for (let i = 1; i < list.length; i++) assert.ok(list[i - 1] < list[i]);
+    },
+  });
+  let arrivalMs = 1000 + random() * 1e6;
+  let sendUs = Math.floor(random() * 1e9);
+  const packet: PacketInfo = { ssrc: 0, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 };
+  for (let i = 0; i < s.packets; i++) {
+    const r = random();
+    if (r < s.jump) arrivalMs += (random() - 0.5) * 120_000;
+    else if (r < s.jump + s.silence) arrivalMs += random() * 100_000;
+    else arrivalMs += random() * 20;
+    sendUs += Math.floor(random() * 20_000);
+    packet.ssrc = ssrcs[Math.floor(random() * ssrcs.length)];
+    packet.arrivalTimeMs = arrivalMs;
+    packet.payloadSize = Math.floor(random() * 1501);
+    packet.rtpTimestamp = Math.floor(sendUs * 0.09) >>> 0;
+    const abs = random() < s.wildAbs
+      ? Math.floor(random() * 2 ** 24)
+      : Math.floor((sendUs % 64_000_000) * 0.262144) & 0xffffff;
+    packet.absSendTime = random() < s.noAbs ? undefined : abs;
+    estimator.onPacket(packet, random() < 0.5 ? undefined : arrivalMs + random() * 5);
+    if (random() < s.duplicate) estimator.onPacket(packet);
+    if (i % 50 === 0) estimator.process(arrivalMs);
+    const estimate = estimator.getEstimate();
+    assert.ok(estimate === 0 || (estimate >= s.minBitrateBps && estimate <= s.maxBitrateBps));
+  }
+  packetsTried += s.packets;
+  for (const bps of estimates) {
+    assert.ok(Number.isInteger(bps), `estimate ${bps} is not an integer`);
+    assert.ok(
+      bps >= s.minBitrateBps && bps <= s.maxBitrateBps,
+      `estimate ${bps} out of bounds`,
+    );
+  }
+  const stats = estimator.stats();
+  assert.ok(USAGES.has(stats.usage));
+  assert.ok(STATES.has(stats.rateControlState));
+  assert.ok(Number.isFinite(stats.incomingRateBps) && stats.incomingRateBps >= 0);
+  assert.ok(Number.isFinite(stats.delayOffsetMs) && Number.isFinite(stats.thresholdMs));
+  for (const stream of stats.streams) {
+    assert.ok(USAGES.has(stream.usage));
+    assert.ok(Number.isFinite(stream.modifiedOffsetMs));
+    assert.ok(stream.thresholdMs >= 6 && stream.thresholdMs <= 600);
+  }
+  if (profile === "enhanced") {
+    const figures = stats.enhanced;
+    if (figures !== undefined) {
+      for (
+        const value of [
+          figures.queueDelayMs,
+          figures.persistentQueueDelayMs,
+          figures.peakQueueDelayMs,
+        ]
+      ) {
+        assert.ok(Number.isFinite(value) && value >= 0, `queue figure ${value}`);
+      }
+      assert.ok(Number.isFinite(figures.deliveryRateBps) && figures.deliveryRateBps >= 0);
+      assert.ok(figures.competition === "delay" || figures.competition === "competitive");
+    }
+  }
+}
+
 Deno.test("BandwidthEstimator stays finite, bounded and legal on arbitrary packet sequences", () => {
   fc.assert(
-    fc.property(shape, (s) => {
-      const random = mulberry32(s.seed);
-      const ssrcs = Array.from(
-        { length: s.streams },
-        (_, i) => i === 0 ? 0xffffffff : i === 1 ? 0 : Math.floor(random() * 2 ** 32),
-      );
-      const estimates: number[] = [];
-      const estimator = new BandwidthEstimator({
-        grouping: s.grouping,
-        filter: s.filter,
-        minBitrateBps: s.minBitrateBps,
-        maxBitrateBps: s.maxBitrateBps,
-        onEstimate: (bps, list) => {
-          estimates.push(bps);
-          for (let i = 1; i < list.length; i++) assert.ok(list[i - 1] < list[i]);
-        },
-      });
-      let arrivalMs = 1000 + random() * 1e6;
-      let sendUs = Math.floor(random() * 1e9);
-      const packet: PacketInfo = { ssrc: 0, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 };
-      for (let i = 0; i < s.packets; i++) {
-        const r = random();
-        if (r < s.jump) arrivalMs += (random() - 0.5) * 120_000;
-        else if (r < s.jump + s.silence) arrivalMs += random() * 100_000;
-        else arrivalMs += random() * 20;
-        sendUs += Math.floor(random() * 20_000);
-        packet.ssrc = ssrcs[Math.floor(random() * ssrcs.length)];
-        packet.arrivalTimeMs = arrivalMs;
-        packet.payloadSize = Math.floor(random() * 1501);
-        packet.rtpTimestamp = Math.floor(sendUs * 0.09) >>> 0;
-        const abs = random() < s.wildAbs
-          ? Math.floor(random() * 2 ** 24)
-          : Math.floor((sendUs % 64_000_000) * 0.262144) & 0xffffff;
-        packet.absSendTime = random() < s.noAbs ? undefined : abs;
-        estimator.onPacket(packet, random() < 0.5 ? undefined : arrivalMs + random() * 5);
-        if (random() < s.duplicate) estimator.onPacket(packet);
-        if (i % 50 === 0) estimator.process(arrivalMs);
-        const estimate = estimator.getEstimate();
-        assert.ok(estimate === 0 || (estimate >= s.minBitrateBps && estimate <= s.maxBitrateBps));
-      }
-      packetsTried += s.packets;
-      for (const bps of estimates) {
-        assert.ok(Number.isInteger(bps), `estimate ${bps} is not an integer`);
-        assert.ok(
-          bps >= s.minBitrateBps && bps <= s.maxBitrateBps,
-          `estimate ${bps} out of bounds`,
-        );
-      }
-      const stats = estimator.stats();
-      assert.ok(USAGES.has(stats.usage));
-      assert.ok(STATES.has(stats.rateControlState));
-      assert.ok(Number.isFinite(stats.incomingRateBps) && stats.incomingRateBps >= 0);
-      assert.ok(Number.isFinite(stats.delayOffsetMs) && Number.isFinite(stats.thresholdMs));
-      for (const stream of stats.streams) {
-        assert.ok(USAGES.has(stream.usage));
-        assert.ok(Number.isFinite(stream.modifiedOffsetMs));
-        assert.ok(stream.thresholdMs >= 6 && stream.thresholdMs <= 600);
-      }
-    }),
+    fc.property(shape, (s) => checkArbitraryPackets(s, "libwebrtc")),
     params(200),
   );
   console.log(`  ${packetsTried.toLocaleString("en")} generated packets, no failure`);
   assert.ok(packetsTried >= 1_000_000 * Math.min(1, SCALE));
+});
+
+Deno.test("BandwidthEstimator with the enhanced profile stays finite, bounded and legal on arbitrary packet sequences", () => {
+  const before = packetsTried;
+  fc.assert(
+    fc.property(shape, (s) => checkArbitraryPackets(s, "enhanced")),
+    params(200),
+  );
+  console.log(`  ${(packetsTried - before).toLocaleString("en")} generated packets, no failure`);
+  assert.ok(packetsTried - before >= 1_000_000 * Math.min(1, SCALE));
 });
 
 Deno.test("decodeRemb() returns a valid REMB or throws RangeError/TypeError on arbitrary bytes", () => {

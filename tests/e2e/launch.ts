@@ -1,8 +1,9 @@
 /**
  * Entry point of `deno task e2e`: sets up the bottleneck between two network namespaces made for
  * this run, generates the video, runs closed_loop.ts inside the receiver's namespace with Chromium
- * put into the sender's by a wrapper script, and always removes the namespaces again (also on
- * failure, a time-out or Ctrl-C).
+ * put into the sender's by a wrapper script — once per estimation profile, libwebrtc's then the
+ * enhanced one, on the same bottleneck schedule — prints both side by side, and always removes the
+ * namespaces again (also on failure, a time-out or Ctrl-C).
  *
  * Needs root (namespaces, tc), Debian's `chromium` and `iproute2`. Where namespaces cannot be made
  * it says why and exits 1: the test fails rather than passing without having run.
@@ -10,15 +11,25 @@
  * @module
  */
 
+import type { Profile } from "../../core/estimator_settings.ts";
 import { comparePhases } from "./capture_check.ts";
 import type { ClosedLoopConfig } from "./closed_loop.ts";
-import { createNetnsPair, deleteNetnsPair, type NetnsPair, netnsUnavailable } from "./netns.ts";
+import {
+  createNetnsPair,
+  deleteNetnsPair,
+  type NetnsPair,
+  netnsUnavailable,
+  setBottleneckRate,
+} from "./netns.ts";
+import { formatComparison, type ProfileRun } from "./report.ts";
 import { writeGrainY4m } from "./y4m.ts";
 
 /** Debian's Chromium binary (/usr/bin/chromium is a shell wrapper around it). */
 const CHROMIUM = Deno.env.get("RBE_CHROMIUM") ?? "/usr/lib/chromium/chromium";
-/** The whole run, setup to cleanup; the scenario itself is 90 s. */
-const HARD_TIMEOUT_MS = 200_000;
+/** The whole run, setup to cleanup; the scenario itself is 90 s per profile. */
+const HARD_TIMEOUT_MS = 420_000;
+/** The profiles, in the order they run. */
+const PROFILES: readonly Profile[] = ["libwebrtc", "enhanced"];
 const REPORT_DIR = Deno.env.get("RBE_E2E_REPORT") ?? "report/e2e";
 
 if (import.meta.main) Deno.exit(await main());
@@ -94,55 +105,86 @@ async function main(): Promise<number> {
       `#!/bin/sh\nexec ip netns exec ${pair.txNs} ${CHROMIUM} "$@"\n`,
       { mode: 0o755 },
     );
-    const config: ClosedLoopConfig = {
-      netns: pair,
-      chromiumWrapper: wrapper,
-      videoPath,
-      reportDir: REPORT_DIR,
-    };
-    // Record the call where the receiver sees it, for the replay check afterwards (issue: replay a
-    // real capture and compare with what the live receiver did).
-    const capturePath = `${tmp}/call.pcap`;
-    tcpdump = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        pair.rxNs,
-        "tcpdump",
-        "-i",
-        pair.rxDev,
-        "-w",
-        capturePath,
-        "-U",
-        "udp",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        pair.rxNs,
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--no-prompt",
-        closedLoop,
-        JSON.stringify(config),
-      ],
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    const status = await child.status;
-    tcpdump.kill("SIGINT");
-    await tcpdump.status;
-    tcpdump = undefined;
-    if (interrupted) return 1;
-    if (status.code !== 0) return status.code;
-    return await checkReplay(capturePath, tmp);
+    let code = 0;
+    const runs: ProfileRun[] = [];
+    for (const profile of PROFILES) {
+      if (interrupted) return 1;
+      // Every run starts from the same 1 Mbit/s bottleneck.
+      await setBottleneckRate(pair, 1000);
+      const reportDir = `${REPORT_DIR}/${profile}`;
+      const config: ClosedLoopConfig = {
+        netns: pair,
+        chromiumWrapper: wrapper,
+        videoPath,
+        reportDir,
+        profile,
+      };
+      console.log(`\n== ${profile} profile`);
+      // Record the call where the receiver sees it, for the replay check afterwards (issue: replay
+      // a real capture and compare with what the live receiver did).
+      const capturePath = `${tmp}/call-${profile}.pcap`;
+      tcpdump = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.rxNs,
+          "tcpdump",
+          "-i",
+          pair.rxDev,
+          "-w",
+          capturePath,
+          "-U",
+          "udp",
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      child = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          pair.rxNs,
+          Deno.execPath(),
+          "run",
+          "--allow-all",
+          "--no-prompt",
+          closedLoop,
+          JSON.stringify(config),
+        ],
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      const status = await child.status;
+      child = undefined;
+      tcpdump.kill("SIGINT");
+      await tcpdump.status;
+      tcpdump = undefined;
+      if (interrupted) return 1;
+      if (status.code !== 0) code = status.code;
+      const replayed = await checkReplay(capturePath, tmp, profile, reportDir);
+      if (replayed !== 0) code = replayed;
+      try {
+        const live = JSON.parse(await Deno.readTextFile(`${reportDir}/closed_loop.json`));
+        runs.push({ profile, summaries: live.summaries, steps: live.steps });
+      } catch (error) {
+        console.error(`FAILED: no report of the ${profile} run: ${error}`);
+        code = 1;
+      }
+    }
+    if (runs.length > 0) {
+      const table = formatComparison(runs);
+      console.log(
+        `\nBoth profiles, same bottleneck schedule (1 → 2 → 1 Mbit/s, 30 s each; per phase the ` +
+          `first 10 s left out; ramp = seconds from the 1 → 2 step until the link passes ≥ 90 % ` +
+          `of 2 Mbit/s; drops, lowest send rate and fps in the 10 s after the 2 → 1 step; back = ` +
+          `seconds until the delivered rate stays ≥ 0.8 × 1 Mbit/s):\n\n${table}`,
+      );
+      await Deno.mkdir(REPORT_DIR, { recursive: true });
+      await Deno.writeTextFile(`${REPORT_DIR}/comparison.md`, `${table}\n`);
+    }
+    return code;
   } catch (error) {
     console.error(`FAILED: the e2e setup broke off: ${(error as Error).stack ?? error}`);
     return 1;
@@ -162,7 +204,12 @@ async function main(): Promise<number> {
 }
 
 /** Replays the recorded call with the replay CLI and compares it with the live receiver. */
-async function checkReplay(capturePath: string, tmp: string): Promise<number> {
+async function checkReplay(
+  capturePath: string,
+  tmp: string,
+  profile: Profile,
+  reportDir: string,
+): Promise<number> {
   const replayCli = decodeURIComponent(new URL("../../tools/replay.ts", import.meta.url).pathname);
   const replay = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -171,6 +218,8 @@ async function checkReplay(capturePath: string, tmp: string): Promise<number> {
       "--allow-write",
       replayCli,
       capturePath,
+      "--profile",
+      profile,
       "--format",
       "json",
       "--out",
@@ -181,13 +230,16 @@ async function checkReplay(capturePath: string, tmp: string): Promise<number> {
     stderr: "piped",
   }).output();
   const output = new TextDecoder().decode(replay.stdout);
-  console.log(`\nreplay of the recorded call (tcpdump in the receiver's namespace):\n${output}`);
+  console.log(
+    `\nreplay of the recorded call (${profile}; tcpdump in the receiver's namespace):\n${output}`,
+  );
   if (!replay.success) {
     console.error(`FAILED: the replay broke off: ${new TextDecoder().decode(replay.stderr)}`);
     return 1;
   }
-  const live = JSON.parse(await Deno.readTextFile(`${REPORT_DIR}/closed_loop.json`));
-  const timeline = JSON.parse(await Deno.readTextFile(`${tmp}/call.timeline.json`));
+  const live = JSON.parse(await Deno.readTextFile(`${reportDir}/closed_loop.json`));
+  const stem = capturePath.slice(capturePath.lastIndexOf("/") + 1).replace(/\.pcap$/, "");
+  const timeline = JSON.parse(await Deno.readTextFile(`${tmp}/${stem}.timeline.json`));
   const phases = comparePhases(live, timeline, 10);
   const lines = [
     "| phase | live REMB median kbit/s | replayed estimate median kbit/s | ratio |",
@@ -212,10 +264,12 @@ async function checkReplay(capturePath: string, tmp: string): Promise<number> {
   if (!shape("liveKbps") || !shape("replayKbps")) ok = false;
   const table = lines.join("\n");
   console.log(table);
-  await Deno.copyFile(capturePath, `${REPORT_DIR}/call.pcap`).catch(() => {});
-  await Deno.writeTextFile(`${REPORT_DIR}/replay_vs_live.md`, `${table}\n`);
+  await Deno.copyFile(capturePath, `${reportDir}/call.pcap`).catch(() => {});
+  await Deno.writeTextFile(`${reportDir}/replay_vs_live.md`, `${table}\n`);
   console.log(
-    ok ? "replay tracks the live receiver" : "FAILED: the replay does not track the live receiver",
+    ok
+      ? `replay tracks the live receiver (${profile})`
+      : `FAILED: the replay does not track the live receiver (${profile})`,
   );
   return ok ? 0 : 1;
 }

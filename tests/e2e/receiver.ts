@@ -8,6 +8,7 @@
  */
 
 import type { RTCRtpTransceiver } from "werift";
+import type { Profile } from "../../core/estimator_settings.ts";
 import type { EstimatorInterceptorStats } from "../../interceptor/estimator_interceptor.ts";
 import {
   createEstimatingPeerConnection,
@@ -54,9 +55,10 @@ export interface Receiver {
 /**
  * Creates the receiver with its recvonly video transceiver, ready for `createOffer()`.
  *
+ * @param profile The estimation profile.
  * @returns The receiver.
  */
-export function createReceiver(): Receiver {
+export function createReceiver(profile: Profile): Receiver {
   const errors: string[] = [];
   const events: string[] = [];
   const rembs: SentRemb[] = [];
@@ -64,6 +66,7 @@ export function createReceiver(): Receiver {
   const offThread = Deno.env.get("RBE_E2E_OFF_THREAD") === "1";
   const estimation = createEstimatingPeerConnection({ iceServers: [] }, {
     estimator: {
+      coordinator: { profile },
       offThread,
       logger: {
         warn: (message, ...data) => errors.push(`warn: ${message} ${data.join(" ")}`.trim()),
@@ -99,8 +102,9 @@ export function createReceiver(): Receiver {
   return {
     pc: estimation.pc,
     transceiver,
-    description: "interceptor/werift.ts createEstimatingPeerConnection() with " +
-      (offThread ? "offThread: true" : "default options"),
+    description:
+      `interceptor/werift.ts createEstimatingPeerConnection() with profile "${profile}"` +
+      (offThread ? ", offThread: true" : ""),
     rembs,
     errors,
     events,

@@ -410,3 +410,153 @@ function fix(value: number, digits: number): string {
 function opt(value: number | null, digits: number): string {
   return value === null ? "-" : value.toFixed(digits);
 }
+
+/** How a run took the capacity steps: the 1 → 2 climb and the 2 → 1 drop. */
+export interface StepFigures {
+  /**
+   * Seconds from the step up until the bottleneck first passes ≥ 90 % of the new capacity
+   * (link-level), or null when it does not before the next step.
+   */
+  rampS: number | null;
+  /** Packets the bottleneck dropped in the 10 s after the step down. */
+  dropsAfterStepDown: number;
+  /** Chromium's lowest send rate in those 10 s, kbit/s. */
+  lowestSendKbps: number | null;
+  /** Chromium's lowest encoded frame rate in those 10 s, fps. */
+  lowestFps: number | null;
+  /**
+   * Seconds after the step down until the delivered rate is back at ≥ 80 % of the new capacity
+   * for good (the last second under it in those 10 s), 0 when it never fell under.
+   */
+  recoveryS: number;
+}
+
+/**
+ * Reads the step figures off the per-second rows: the first rise and the first fall of capacity.
+ *
+ * @param rows One row per second.
+ * @param phases The scenario, with a rise then a fall.
+ * @returns The figures.
+ * @example
+ * ```ts
+ * import { stepFigures } from "./report.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const phases = [
+ *   { fromS: 0, toS: 2, capacityKbps: 1000 },
+ *   { fromS: 2, toS: 4, capacityKbps: 2000 },
+ *   { fromS: 4, toS: 6, capacityKbps: 1000 },
+ * ];
+ * const row = (t: number, link: number, delivered: number, drops = 0) => ({
+ *   t, capacityKbps: 0, deliveredKbps: delivered, rembKbps: null, rembCount: 0, rttMs: 1,
+ *   pairRttMs: 1, owdP95Ms: 1, queueMs: 0, loopLagMaxMs: 0, linkKbps: link,
+ *   bottleneckPackets: 100, bottleneckDrops: drops, aobKbps: null, targetKbps: 0,
+ *   sendKbps: delivered, encoded: `640x360@${drops > 0 ? 12 : 30}`, connectionState: "connected",
+ * });
+ * const rows = [row(1, 950, 900), row(2, 950, 900), row(3, 1500, 1400), row(4, 1900, 1800),
+ *   row(5, 1000, 600, 40), row(6, 1000, 950)];
+ * const f = stepFigures(rows, phases);
+ * assert.equal(f.rampS, 2);
+ * assert.equal(f.dropsAfterStepDown, 40);
+ * assert.equal(f.lowestFps, 12);
+ * assert.equal(f.recoveryS, 1);
+ * ```
+ */
+export function stepFigures(rows: readonly SecondRow[], phases: readonly Phase[]): StepFigures {
+  const upAt = phases.findIndex((p, i) => i > 0 && p.capacityKbps > phases[i - 1].capacityKbps);
+  const downAt = phases.findIndex((p, i) => i > 0 && p.capacityKbps < phases[i - 1].capacityKbps);
+  let rampS: number | null = null;
+  if (upAt > 0) {
+    const up = phases[upAt];
+    const hit = rows.find((r) =>
+      r.t > up.fromS && r.t <= up.toS && r.linkKbps >= 0.9 * up.capacityKbps
+    );
+    rampS = hit ? hit.t - up.fromS : null;
+  }
+  let drops = 0;
+  let lowestSend: number | null = null;
+  let lowestFps: number | null = null;
+  let recoveryS = 0;
+  if (downAt > 0) {
+    const down = phases[downAt];
+    const after = rows.filter((r) => r.t > down.fromS && r.t <= down.fromS + 10);
+    for (const r of after) {
+      drops += r.bottleneckDrops;
+      lowestSend = lowestSend === null ? r.sendKbps : Math.min(lowestSend, r.sendKbps);
+      const fps = Number(/@(\d+)/.exec(r.encoded)?.[1] ?? NaN);
+      if (Number.isFinite(fps)) lowestFps = lowestFps === null ? fps : Math.min(lowestFps, fps);
+      if (r.deliveredKbps < 0.8 * down.capacityKbps) recoveryS = r.t - down.fromS;
+    }
+  }
+  return {
+    rampS,
+    dropsAfterStepDown: drops,
+    lowestSendKbps: lowestSend,
+    lowestFps,
+    recoveryS,
+  };
+}
+
+/** One profile's run, for {@linkcode formatComparison}. */
+export interface ProfileRun {
+  /** The estimation profile. */
+  profile: string;
+  /** Its phases. */
+  summaries: readonly PhaseSummary[];
+  /** Its steps. */
+  steps: StepFigures;
+}
+
+/**
+ * Renders the profiles side by side as one Markdown table: per phase the link-level and RTP
+ * utilization, RTT p95 and loss, then the step figures.
+ *
+ * @param runs One per profile, in run order.
+ * @returns The table.
+ * @example
+ * ```ts
+ * import { formatComparison } from "./report.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const steps = { rampS: 4, dropsAfterStepDown: 10, lowestSendKbps: 700, lowestFps: 25, recoveryS: 1 };
+ * assert.match(formatComparison([{ profile: "enhanced", summaries: [], steps }]), /\| enhanced \| 4 \| 10 \|/);
+ * ```
+ */
+export function formatComparison(runs: readonly ProfileRun[]): string {
+  const phases = runs[0]?.summaries.map((s) => s.phase) ?? [];
+  const per = (label: string) => phases.map((p) => `${label} ${p.capacityKbps / 1000}M`);
+  const head = [
+    "profile",
+    ...per("link-level"),
+    ...per("RTP util"),
+    ...per("RTT p95 ms"),
+    ...per("loss %"),
+    "ramp 1→2 s",
+    "drops 2→1",
+    "lowest send kbit/s",
+    "lowest fps",
+    "back ≥ 0.8 s",
+  ];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const run of runs) {
+    const s = run.summaries;
+    const st = run.steps;
+    lines.push(
+      `| ${
+        [
+          run.profile,
+          ...s.map((x) => fix(x.linkUtilization, 2)),
+          ...s.map((x) => fix(x.utilization, 2)),
+          ...s.map((x) => opt(x.rttP95Ms, 1)),
+          ...s.map((x) => fix(100 * x.lossFraction, 2)),
+          st.rampS === null ? "never" : String(st.rampS),
+          String(st.dropsAfterStepDown),
+          opt(st.lowestSendKbps, 0),
+          st.lowestFps === null ? "-" : String(st.lowestFps),
+          String(st.recoveryS),
+        ].join(" | ")
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { BandwidthEstimator } from "../../core/bandwidth_estimator.ts";
 import { decodeRemb } from "../../core/remb.ts";
 import type { PacketInfo } from "../../core/types.ts";
+import type { Profile } from "../../core/estimator_settings.ts";
 import {
   Coordinator,
   CoordinatorClosedError,
@@ -16,10 +17,15 @@ const FLUSH_MS = 10;
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
 
 /** The core estimator on the same trace, with process() at the same flush points. */
-function runCore(packets: PacketInfo[], grouping: "per-stream" | "transport"): string[] {
+function runCore(
+  packets: PacketInfo[],
+  grouping: "per-stream" | "transport",
+  profile: Profile = "libwebrtc",
+): string[] {
   const estimates: string[] = [];
   const core = new BandwidthEstimator({
     grouping,
+    profile,
     onEstimate: (bps, ssrcs) => estimates.push(`${bps}:${ssrcs.join(",")}`),
   });
   let nextFlush = packets[0].arrivalTimeMs + FLUSH_MS;
@@ -64,41 +70,58 @@ const HOSTS: {
   { host: "pool", poolSize: 2, workerSources: "bundle", transport: "transfer" },
 ];
 
-for (const absSendTime of [true, false]) {
-  for (const grouping of ["per-stream", "transport"] as const) {
-    if (!absSendTime && grouping === "transport") continue; // RTP timestamps are always per SSRC.
-    const label = `${absSendTime ? "abs-send-time" : "RTP timestamps"}, ${grouping}`;
-    Deno.test(`Coordinator gives every host the core's estimates and the same REMBs (${label})`, async (t) => {
-      const packets = trace(absSendTime);
-      const expected = runCore(packets, grouping);
-      assert.ok(expected.length > 20, `the trace yields ${expected.length} estimates`);
-      // The capacity drop must show: some estimate after 8 s is below the link's 1.2 Mbit/s.
-      assert.ok(expected.slice(-20).some((e) => Number(e.split(":")[0]) < 1_200_000));
-      let reference: string[] | undefined;
-      for (const { host, poolSize, workerSources, transport } of HOSTS) {
-        const where = [
-          workerSources ?? "-",
-          transport ?? (host === "inline" ? "" : "shared-memory"),
-        ]
-          .filter(Boolean).join(", ");
-        await t.step(`${host}${poolSize ? ` ×${poolSize}` : ""} (${where})`, async () => {
-          const run = await runTrace(
-            packets,
-            (o) => new Coordinator({ ...o, host, poolSize, workerSources, transport, grouping }),
-            FLUSH_MS,
-          );
-          try {
-            assert.deepEqual(run.estimates, expected);
-            reference ??= run.rembs;
-            assert.deepEqual(run.rembs, reference);
-            assert.ok(run.rembs.length > 10);
-          } finally {
-            await run.coordinator.close();
-          }
-          assert.equal(run.coordinator.liveWorkers, 0);
-        });
-      }
-    });
+for (const profile of ["libwebrtc", "enhanced"] as const) {
+  for (const absSendTime of [true, false]) {
+    for (const grouping of ["per-stream", "transport"] as const) {
+      if (!absSendTime && grouping === "transport") continue; // RTP timestamps are always per SSRC.
+      const label = `${absSendTime ? "abs-send-time" : "RTP timestamps"}, ${grouping}${
+        profile === "libwebrtc" ? "" : ", enhanced profile"
+      }`;
+      Deno.test(`Coordinator gives every host the core's estimates and the same REMBs (${label})`, async (t) => {
+        const packets = trace(absSendTime);
+        const expected = runCore(packets, grouping, profile);
+        if (profile === "enhanced" && absSendTime) {
+          // The enhanced stages ran: they do not give libwebrtc's estimates.
+          assert.notDeepEqual(expected, runCore(packets, grouping));
+        }
+        assert.ok(expected.length > 20, `the trace yields ${expected.length} estimates`);
+        // The capacity drop must show: some estimate after 8 s is below the link's 1.2 Mbit/s.
+        assert.ok(expected.slice(-20).some((e) => Number(e.split(":")[0]) < 1_200_000));
+        let reference: string[] | undefined;
+        for (const { host, poolSize, workerSources, transport } of HOSTS) {
+          const where = [
+            workerSources ?? "-",
+            transport ?? (host === "inline" ? "" : "shared-memory"),
+          ]
+            .filter(Boolean).join(", ");
+          await t.step(`${host}${poolSize ? ` ×${poolSize}` : ""} (${where})`, async () => {
+            const run = await runTrace(
+              packets,
+              (o) =>
+                new Coordinator({
+                  ...o,
+                  host,
+                  poolSize,
+                  workerSources,
+                  transport,
+                  grouping,
+                  profile,
+                }),
+              FLUSH_MS,
+            );
+            try {
+              assert.deepEqual(run.estimates, expected);
+              reference ??= run.rembs;
+              assert.deepEqual(run.rembs, reference);
+              assert.ok(run.rembs.length > 10);
+            } finally {
+              await run.coordinator.close();
+            }
+            assert.equal(run.coordinator.liveWorkers, 0);
+          });
+        }
+      });
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 import { BandwidthEstimator, type EstimatorStats } from "../../core/bandwidth_estimator.ts";
 import type { Grouping } from "../../core/abs_send_time_estimator.ts";
 import type { DelayFilter } from "../../core/delay_pipeline.ts";
+import type { Profile } from "../../core/estimator_settings.ts";
 import { RembThrottler } from "../../core/remb_throttler.ts";
 import type { BandwidthUsage, PacketInfo, RateControlState } from "../../core/types.ts";
 
@@ -88,6 +89,12 @@ export interface ReplayOptions {
    * @default {"kalman"}
    */
   filter?: DelayFilter;
+  /**
+   * Estimation profile of the default estimator.
+   *
+   * @default {"libwebrtc"}
+   */
+  profile?: Profile;
   /**
    * Makes the estimator instead of a {@linkcode BandwidthEstimator} with `grouping` and `filter`.
    *
@@ -256,6 +263,7 @@ export class Replayer {
       : new BandwidthEstimator({
         grouping: options.grouping,
         filter: options.filter,
+        profile: options.profile,
         onEstimate,
         onError,
       });
