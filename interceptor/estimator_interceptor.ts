@@ -428,10 +428,13 @@ export class EstimatorInterceptor implements Interceptor {
     const previous = this.#bindings.get(info.ssrc);
     if (previous) previous.bound = false;
     this.#bindings.set(info.ssrc, binding);
-    if (binding.source === undefined) return reader;
+    if (binding.source === undefined) {
+      binding.reader = reader;
+      return reader;
+    }
     // Initialised with a fraction, so that V8 keeps the field as an unboxed double from the start.
     const own: RTPAttributes = { arrivalTimeMs: 0.5 };
-    return {
+    binding.reader = {
       read: (packet, attributes = own) => {
         if (attributes === own || !Number.isFinite(attributes.arrivalTimeMs)) {
           attributes.arrivalTimeMs = this.#clock.nowMs();
@@ -440,6 +443,34 @@ export class EstimatorInterceptor implements Interceptor {
         reader.read(packet, attributes);
       },
     };
+    return binding.reader;
+  }
+
+  /**
+   * The reader {@linkcode EstimatorInterceptor.prototype.bindRemoteStream} returned for an SSRC
+   * still bound, so that a stack which routes packets by SSRC needs no table of its own.
+   *
+   * @param ssrc The SSRC.
+   * @returns The reader, or `undefined` when the SSRC is not bound (or after close).
+   * @example
+   * ```ts
+   * import { EstimatorInterceptor } from "@rbe/receiver-gcc";
+   * import assert from "node:assert/strict";
+   * const interceptor = new EstimatorInterceptor("pc", { coordinator: { host: "inline" } });
+   * const info = { ssrc: 5, clockRate: 90_000, mimeType: "video/VP8", rtpHeaderExtensions: [], rtcpFeedback: [] };
+   * const reader = interceptor.bindRemoteStream(info, { read() {} });
+   * assert.equal(interceptor.boundReader(5), reader);
+   * assert.equal(interceptor.boundReader(6), undefined);
+   * await interceptor.close();
+   * ```
+   */
+  boundReader(ssrc: number): RTPReader | undefined {
+    return this.#bindings.get(ssrc)?.reader;
+  }
+
+  /** Streams bound now, estimated or passed through. */
+  get boundStreams(): number {
+    return this.#bindings.size;
   }
 
   /**

@@ -381,7 +381,6 @@ class WeriftAdapter implements WeriftEstimation {
   readonly pc: RTCPeerConnection;
   readonly estimator: EstimatorInterceptor;
   readonly #maxBoundSsrcs: number;
-  readonly #readers = new Map<number, RTPReader>();
   readonly #hooked = new Map<RTCDtlsTransport, () => void>();
   readonly #active: RTCDtlsTransport[] = []; // transports that delivered RTP, where REMB goes
   readonly #unsubscribe: (() => void)[] = [];
@@ -463,7 +462,7 @@ class WeriftAdapter implements WeriftEstimation {
       unroutedPackets: this.#unroutedPackets,
       reserializedPackets: this.#reserializedPackets,
       transports: this.#hooked.size,
-      boundSsrcs: [...this.#readers.keys()].filter((ssrc) => this.#readers.get(ssrc) !== PASS),
+      boundSsrcs: this.estimator.stats().streams.map((stream) => stream.ssrc),
       rtcpSendErrors: this.#rtcpSendErrors,
     };
   };
@@ -475,7 +474,6 @@ class WeriftAdapter implements WeriftEstimation {
     for (const unsubscribe of this.#hooked.values()) unsubscribe();
     this.#hooked.clear();
     this.#active.length = 0;
-    this.#readers.clear();
     this.pc.setRemoteDescription = this.#originalSetRemote;
     this.pc.setLocalDescription = this.#originalSetLocal;
     return this.estimator.close();
@@ -487,10 +485,6 @@ class WeriftAdapter implements WeriftEstimation {
   };
 
   #renegotiated(): void {
-    // Payload types may have changed: SSRCs turned away for an unknown one get another chance.
-    for (const [ssrc, reader] of this.#readers) {
-      if (reader === PASS) this.#readers.delete(ssrc);
-    }
     this.#hookTransports();
   }
 
@@ -512,7 +506,7 @@ class WeriftAdapter implements WeriftEstimation {
       this.#rtpPackets++;
       if (!this.#active.includes(transport)) this.#activate(transport);
       const ssrc = rtp.header.ssrc;
-      let reader = this.#readers.get(ssrc);
+      let reader = this.estimator.boundReader(ssrc);
       if (reader === undefined) reader = this.#bind(ssrc, rtp.header.payloadType);
       if (reader === PASS) {
         this.#unroutedPackets++;
@@ -562,16 +556,12 @@ class WeriftAdapter implements WeriftEstimation {
     this.estimator.bindRTCPWriter(writer);
   }
 
+  // SSRCs of an unknown payload type stay unbound, so a renegotiation can still route them.
   #bind(ssrc: number, payloadType: number): RTPReader {
-    if (this.#readers.size >= this.#maxBoundSsrcs) return PASS; // Not remembered: counted each time.
+    if (this.estimator.boundStreams >= this.#maxBoundSsrcs) return PASS; // Counted each time.
     const info = this.#streamInfo(ssrc, payloadType);
-    if (!info) {
-      this.#readers.set(ssrc, PASS);
-      return PASS;
-    }
-    const reader = this.estimator.bindRemoteStream(info, this.#observer);
-    this.#readers.set(ssrc, reader);
-    return reader;
+    if (!info) return PASS;
+    return this.estimator.bindRemoteStream(info, this.#observer);
   }
 
   #streamInfo(ssrc: number, payloadType: number): StreamInfo | undefined {

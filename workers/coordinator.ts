@@ -213,6 +213,24 @@ export class Coordinator implements ReceiveCoordinator {
   onPacket(packet: PacketInfo, nowMs?: number): void {
     if (this.#closed) throw new CoordinatorClosedError("process packet");
     checkPacket(packet, nowMs);
+    this.#admit(packet, nowMs);
+  }
+
+  /**
+   * Takes a packet its caller has already checked (with the same rules as
+   * {@linkcode Coordinator.onPacket}): the off-thread coordinator checks each packet once, on the
+   * receiving thread, and its worker admits it here. Unchecked input gives undefined estimates.
+   *
+   * @param packet The packet, valid; not kept.
+   * @param nowMs Receiver clock when processed, ms.
+   * @throws {CoordinatorClosedError} After close.
+   */
+  onCheckedPacket(packet: PacketInfo, nowMs: number | undefined): void {
+    if (this.#closed) throw new CoordinatorClosedError("process packet");
+    this.#admit(packet, nowMs);
+  }
+
+  #admit(packet: PacketInfo, nowMs: number | undefined): void {
     const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
     const hasAbsSendTime = absSendTime !== undefined;
     const controller = this.#controller;

@@ -19,6 +19,7 @@ import type { PacketInfo } from "../core/types.ts";
 import {
   checkCoordinatorOptions,
   type Clock,
+  type Coordinator,
   COORDINATOR_DEFAULTS,
   type CoordinatorOptions,
   type CoordinatorStats,
@@ -305,7 +306,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    *
    * @param to The coordinator that takes over on this thread.
    */
-  handOver(to: ReceiveCoordinator): void {
+  handOver(to: Coordinator): void {
     const replay = new Replay(to);
     const onError = (error: unknown) => report(this.#onError, error);
     this.#ring.publish(); // The worker is gone: what was committed is all there is to read.
@@ -439,14 +440,14 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
 /** Entries into a coordinator on this thread, as the worker would have run them. */
 class Replay implements EntryReader {
-  readonly #to: ReceiveCoordinator;
+  readonly #to: Coordinator;
 
-  constructor(to: ReceiveCoordinator) {
+  constructor(to: Coordinator) {
     this.#to = to;
   }
 
   packet(packet: PacketInfo, nowMs: number): void {
-    this.#to.onPacket(packet, nowMs);
+    this.#to.onCheckedPacket(packet, nowMs); // Checked when it was written.
   }
 
   // The periodic step, which the coordinator here runs as a flush.
