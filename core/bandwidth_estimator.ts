@@ -13,12 +13,15 @@ import { type EstimatorKind, LaneTable } from "./lane_table.ts";
 import { INITIAL_THRESHOLD_MS } from "./overuse_detector.ts";
 import { PacketBatch } from "./packet_batch.ts";
 import { type ControllerState, ReceiveSideController } from "./receive_side_controller.ts";
-import { type ReceiveSideOptions, resolveRembPolicy } from "./receive_side_options.ts";
+import {
+  checkRtt,
+  checkSsrc,
+  type ReceiveSideOptions,
+  resolveRembPolicy,
+} from "./receive_side_options.ts";
 import { type EstimatorSettings, resolveSettings } from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
 import type { BandwidthUsage, PacketInfo } from "./types.ts";
-
-const MAX_UINT32 = 0xffffffff;
 
 /** Options of {@linkcode BandwidthEstimator}: the estimator settings, its callbacks and REMB. */
 export interface BandwidthEstimatorOptions extends EstimatorSettings, ReceiveSideOptions {}
@@ -62,19 +65,6 @@ export interface EstimatorStats extends ControllerState {
   packetsWithoutAbsSendTime: number;
   /** Active streams, ascending by SSRC. */
   streams: StreamStats[];
-}
-
-function checkUint32(value: unknown, name: string, action: string): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0 || value > MAX_UINT32) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a 32-bit unsigned integer: current value is ${value}`,
-    );
-  }
 }
 
 function checkFinite(value: unknown, name: string, action: string): void {
@@ -247,7 +237,7 @@ export class BandwidthEstimator {
    * @throws {RangeError} `ssrc` is not a 32-bit unsigned integer.
    */
   removeStream(ssrc: number): void {
-    checkUint32(ssrc, "ssrc", "remove stream");
+    checkSsrc(ssrc, "remove stream");
     this.#controller.onStreamRemoved(ssrc);
     this.#controller.removeStream(ssrc);
     this.#lanes.remove(ssrc);
@@ -260,10 +250,7 @@ export class BandwidthEstimator {
    * @throws {RangeError} `rttMs` is not a positive finite number.
    */
   setRtt(rttMs: number): void {
-    checkFinite(rttMs, "rttMs", "set RTT");
-    if (rttMs <= 0) {
-      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
-    }
+    checkRtt(rttMs);
     this.#controller.setRtt(rttMs);
   }
 

@@ -225,7 +225,7 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
   const start = settings.startBitrateBps;
   if (start !== undefined && (start < minBitrateBps || start > maxBitrateBps)) {
     throw new RangeError(
-      `Cannot create ${subject} as 'startBitrateBps' must lie within the bitrate bounds: current value is ${start}`,
+      `Cannot create ${subject} as 'startBitrateBps' must lie between 'minBitrateBps' and 'maxBitrateBps': current values are ${start}, ${minBitrateBps} and ${maxBitrateBps}`,
     );
   }
   return {

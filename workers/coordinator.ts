@@ -18,6 +18,7 @@
  * @module
  */
 
+import { checkRtt, checkSsrc } from "../core/receive_side_options.ts";
 import { callSafely, report } from "../core/_callbacks.ts";
 import { msToUs, usToMs } from "../core/_math.ts";
 import { absSendTimeToTicks } from "../core/abs_send_time.ts";
@@ -304,11 +305,7 @@ export class Coordinator implements ReceiveCoordinator {
    */
   removeStream(ssrc: number): void {
     if (this.#closed) throw new CoordinatorClosedError("remove stream");
-    if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
-      throw new RangeError(
-        `Cannot remove stream as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
-      );
-    }
+    checkSsrc(ssrc, "remove stream");
     this.#lanes.remove(ssrc);
     this.#controller.onStreamRemoved(ssrc);
     this.#log.push(ENTRY_REMOVE, ssrc, undefined);
@@ -324,9 +321,7 @@ export class Coordinator implements ReceiveCoordinator {
    */
   setRtt(rttMs: number): void {
     if (this.#closed) throw new CoordinatorClosedError("set RTT");
-    if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
-      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
-    }
+    checkRtt(rttMs);
     this.#controller.setRtt(rttMs);
   }
 

@@ -242,6 +242,13 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
   checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
   checkChoice(subject, "transport", options.transport, ["shared-memory", "transfer"]);
   checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
+  if (options.poolSize !== undefined && options.host !== "pool") {
+    throw new RangeError(
+      `Cannot create coordinator as 'poolSize' needs 'host' "pool": current values are ${options.poolSize} and ${
+        JSON.stringify(options.host ?? COORDINATOR_DEFAULTS.host)
+      }`,
+    );
+  }
   checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
     min: 1,
     max: 1000,

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { defaultWorkerFactory } from "./worker_host.ts";
 import { callSafely, report } from "../core/_callbacks.ts";
 import { ReceiveSideController } from "../core/receive_side_controller.ts";
 import type { PacketInfo } from "../core/types.ts";
@@ -145,9 +146,11 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     this.#timers = options.timers ?? unrefTimers;
 
     const url = coordinatorWorkerUrl(options.workerSources);
-    const worker = options.workerFactory
-      ? options.workerFactory(url, "bwe-coordinator")
-      : new Worker(url, { type: "module", name: "bwe-coordinator" });
+    const worker =
+      (options.workerFactory ?? defaultWorkerFactory(globalThis, "off-thread coordinator"))(
+        url,
+        "bwe-coordinator",
+      );
     worker.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault(); // The estimate carries on here; the process must not go down.
