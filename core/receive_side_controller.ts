@@ -110,9 +110,9 @@ const NO_SSRCS: readonly number[] = Object.freeze([]);
  *
  * @example
  * ```ts
- * import { ReceiveSideController } from "./receive_side_controller.ts";
+ * import { ReceiveSideController } from "@rbe/receiver-gcc";
  * import { resolveSettings } from "./estimator_settings.ts";
- * import { decodeRemb } from "./remb.ts";
+ * import { decodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const rembs: number[] = [];
  * const controller = new ReceiveSideController({

@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import { decodeRemb, encodeRemb, type Remb } from "./remb.ts";
+ * import { decodeRemb, encodeRemb, type Remb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb: Remb = { senderSsrc: 1, mediaSsrc: 0, bitrateBps: 300_000, ssrcs: [0x1234] };
@@ -70,7 +70,7 @@ const TAG_B = 0x42;
  * @throws {RangeError} If an SSRC or the bitrate is out of range, or there are more than 255 SSRCs.
  * @example
  * ```ts
- * import { encodeRemb } from "./remb.ts";
+ * import { encodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const bytes = encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [0x1234] });
@@ -161,7 +161,7 @@ export function encodeRemb(
  * a tag other than "REMB", an SSRC count that disagrees with the length, or a bitrate ≥ 2^63.
  * @example
  * ```ts
- * import { decodeRemb, encodeRemb } from "./remb.ts";
+ * import { decodeRemb, encodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb = decodeRemb(encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [7, 9] }));
@@ -271,7 +271,7 @@ export function decodeRemb(bytes: Uint8Array): Remb {
  * @throws {RangeError} If `offset` is not a non-negative integer.
  * @example
  * ```ts
- * import { encodeRemb, isRemb } from "./remb.ts";
+ * import { encodeRemb, isRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb = encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [] });

@@ -69,7 +69,10 @@ export type {
 /** What a {@linkcode EstimatorInterceptor} tells its listeners, in order. */
 export type EstimatorEvent =
   | {
-    /** The estimator produced an estimate, exactly where libwebrtc's receiver would. */
+    /**
+     * The estimator produced an estimate (where libwebrtc's receiver would with transport
+     * grouping; per-stream grouping fuses one pipeline per SSRC).
+     */
     type: "estimate";
     /** Clock time, ms. */
     timeMs: number;

@@ -27,7 +27,7 @@ export const TRANSPORT_WIDE_CC_URI =
  *
  * @example
  * ```ts
- * import { ABS_SEND_TIME_URI, type RTPHeaderExtension } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI, type RTPHeaderExtension } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const extension: RTPHeaderExtension = { uri: ABS_SEND_TIME_URI, id: 3 };
  * assert.equal(extension.id, 3);
@@ -63,7 +63,7 @@ export interface RTCPFeedback {
  *
  * @example
  * ```ts
- * import { ABS_SEND_TIME_URI, type StreamInfo } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI, type StreamInfo } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const info: StreamInfo = {
  *   ssrc: 0x1234,

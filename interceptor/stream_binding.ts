@@ -42,7 +42,7 @@ export interface Binding {
  * @example
  * ```ts
  * import { newBinding } from "./stream_binding.ts";
- * import { ABS_SEND_TIME_URI } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const info = {
  *   ssrc: 5, clockRate: 90_000, mimeType: "video/VP8",

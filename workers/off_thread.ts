@@ -56,7 +56,7 @@ type Backend = WorkerBackend | Coordinator;
  *
  * @example
  * ```ts
- * import { OffThreadCoordinator } from "./off_thread.ts";
+ * import { OffThreadCoordinator } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const coordinator = new OffThreadCoordinator({ host: "inline" });
  * for (let i = 0; i < 10; i++) {

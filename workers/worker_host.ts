@@ -280,7 +280,7 @@ export interface WorkerHostOptions {
  * // Where there is no global Worker (Node.js), it says so at once.
  * assert.throws(
  *   () => new WorkerHost(callbacks, { ...options, placement: new WorkerPerLane(), globals: {} }),
- *   /no global Worker .*use host "inline"/,
+ *   /no global Worker .*host "inline"/,
  * );
  * ```
  */
