@@ -53,12 +53,12 @@ export interface StreamStats {
 
 /** A snapshot of the estimator's state: the controller's figures, and the lanes'. */
 export interface EstimatorStats extends ControllerState {
-  /** Delay offset of the stream that dominates the fused state, ms. */
-  delayOffsetMs: number;
+  /** Delay offset of the stream that dominates the fused state, ms; `undefined` without streams. */
+  delayOffsetMs: number | undefined;
   /** That stream's modified offset, ms. */
-  modifiedOffsetMs: number;
+  modifiedOffsetMs: number | undefined;
   /** That stream's threshold, ms. */
-  thresholdMs: number;
+  thresholdMs: number | undefined;
   /** Packets accepted since construction. */
   packets: number;
   /** Packets ignored because the abs-send-time estimator was active and they lacked the extension. */
@@ -295,9 +295,9 @@ export class BandwidthEstimator {
     const dominant = dominantStream(streams, state.usage);
     return {
       ...state,
-      delayOffsetMs: dominant?.delayOffsetMs ?? 0,
-      modifiedOffsetMs: dominant?.modifiedOffsetMs ?? 0,
-      thresholdMs: dominant?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+      delayOffsetMs: dominant?.delayOffsetMs,
+      modifiedOffsetMs: dominant?.modifiedOffsetMs,
+      thresholdMs: dominant?.thresholdMs,
       packets: this.#packets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
       streams,

@@ -82,18 +82,21 @@ export interface ReceiveSideControllerOptions {
   onError: (error: unknown) => void;
 }
 
-/** The controller's figures, which every front end's statistics start with. */
+/**
+ * The controller's figures, which every front end's statistics start with. A figure that has no
+ * value yet is `undefined` here and in every statistics object of the package, never 0.
+ */
 export interface ControllerState {
   /** The active estimator, or `undefined` before the first packet was replayed. */
   mode: EstimatorKind | undefined;
-  /** The estimate in bps; 0 without a valid estimate or active stream. */
-  estimateBps: number;
+  /** The estimate in bps; `undefined` without a valid estimate or active stream. */
+  estimateBps: number | undefined;
   /** Fused detector state. */
   usage: BandwidthUsage;
   /** State of the AIMD controller. */
   rateControlState: RateControlState;
-  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
-  incomingRateBps: number;
+  /** Incoming rate over the last second at the last replayed packet, bps; `undefined` while unknown. */
+  incomingRateBps: number | undefined;
   /** Round-trip time the rate controller uses, ms. */
   rttMs: number;
   /** Link-capacity estimate in bps, when the rate controller has one. */
@@ -392,10 +395,10 @@ export class ReceiveSideController {
     const estimator = this.#estimator;
     return {
       mode: estimator === undefined ? undefined : this.#abs ? "abs-send-time" : "rtp-timestamp",
-      estimateBps: this.getEstimate(),
+      estimateBps: this.getEstimate() || undefined,
       usage: estimator?.usage ?? "normal",
       rateControlState: this.#aimd.state,
-      incomingRateBps: this.incomingRateBps() ?? 0,
+      incomingRateBps: this.incomingRateBps(),
       rttMs: this.#aimd.rttMs,
       linkCapacityBps: this.#aimd.linkCapacityBps,
       modeSwitches: this.#selector.switches,

@@ -117,12 +117,12 @@ export interface EstimatorInterceptorStats {
   id: string;
   /** Who decides the REMB. */
   phase: RembPhase;
-  /** The estimator's latest estimate, bps (0 without one). */
-  estimateBps: number;
-  /** The bitrate of the last REMB produced, bps. */
+  /** The estimator's latest estimate, bps; `undefined` without a valid one. */
+  estimateBps: number | undefined;
+  /** The bitrate of the last REMB produced, bps; `undefined` before the first. */
   lastRembBps: number | undefined;
-  /** Payload + padding bytes received over the last second, as bps. */
-  incomingRateBps: number;
+  /** Payload + padding bytes received over the last second, as bps; `undefined` while unknown. */
+  incomingRateBps: number | undefined;
   /** Packets estimated. */
   packets: number;
   /** Packets whose RTP header did not parse; not estimated. */
@@ -685,7 +685,7 @@ export class EstimatorInterceptor implements Interceptor {
     return {
       id: this.#id,
       phase: this.#phase,
-      estimateBps: this.#coordinator.getEstimate(),
+      estimateBps: this.#coordinator.getEstimate() || undefined,
       lastRembBps: this.#lastRembBps,
       incomingRateBps: estimator.incomingRateBps,
       packets: this.#packets,

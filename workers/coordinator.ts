@@ -24,7 +24,6 @@ import { msToUs, usToMs } from "../core/_math.ts";
 import { absSendTimeToTicks } from "../core/abs_send_time.ts";
 import type { LaneConfig } from "../core/delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "../core/lane_table.ts";
-import { INITIAL_THRESHOLD_MS } from "../core/overuse_detector.ts";
 import { FLAG_RESET_FILTER, type PacketBatch } from "../core/packet_batch.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { ReceiveSideController } from "../core/receive_side_controller.ts";
@@ -370,9 +369,9 @@ export class Coordinator implements ReceiveCoordinator {
       streams.push({
         ssrc,
         usage: stream.usage,
-        delayOffsetMs: figures?.offsetMs ?? 0,
-        modifiedOffsetMs: figures?.modifiedOffsetMs ?? 0,
-        thresholdMs: figures?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+        delayOffsetMs: figures?.offsetMs,
+        modifiedOffsetMs: figures?.modifiedOffsetMs,
+        thresholdMs: figures?.thresholdMs,
         packets: stream.packets,
       });
     }

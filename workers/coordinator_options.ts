@@ -145,12 +145,12 @@ export interface CoordinatorStreamStats {
   ssrc: number;
   /** Verdict of its lane at its last replayed packet. */
   usage: BandwidthUsage;
-  /** Its lane's delay offset after the last returned batch, ms. */
-  delayOffsetMs: number;
+  /** Its lane's delay offset after the last returned batch, ms; `undefined` before one. */
+  delayOffsetMs: number | undefined;
   /** Its lane's modified offset, ms. */
-  modifiedOffsetMs: number;
+  modifiedOffsetMs: number | undefined;
   /** Its lane's threshold, ms. */
-  thresholdMs: number;
+  thresholdMs: number | undefined;
   /** Packets replayed. */
   packets: number;
 }

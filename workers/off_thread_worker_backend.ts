@@ -420,7 +420,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   #takeSnapshot(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
-    this.#estimateBps = snapshot.stats.estimateBps;
+    this.#estimateBps = snapshot.stats.estimateBps ?? 0;
   }
 
   // The worker died, hangs or lags: end it and tell the front end, once.

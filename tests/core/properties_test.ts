@@ -122,8 +122,12 @@ Deno.test("BandwidthEstimator stays finite, bounded and legal on arbitrary packe
       const stats = estimator.stats();
       assert.ok(USAGES.has(stats.usage));
       assert.ok(STATES.has(stats.rateControlState));
-      assert.ok(Number.isFinite(stats.incomingRateBps) && stats.incomingRateBps >= 0);
-      assert.ok(Number.isFinite(stats.delayOffsetMs) && Number.isFinite(stats.thresholdMs));
+      // Each figure is a finite number, or undefined while it has no value: never NaN.
+      const rate = stats.incomingRateBps;
+      assert.ok(rate === undefined || (Number.isFinite(rate) && rate >= 0));
+      for (const figure of [stats.delayOffsetMs, stats.thresholdMs, stats.estimateBps]) {
+        assert.ok(figure === undefined || Number.isFinite(figure), `${figure}`);
+      }
       for (const stream of stats.streams) {
         assert.ok(USAGES.has(stream.usage));
         assert.ok(Number.isFinite(stream.modifiedOffsetMs));

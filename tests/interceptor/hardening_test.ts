@@ -108,7 +108,7 @@ Deno.test("EstimatorInterceptor goes on when the RTCP writer never settles, and 
     reader.read(rtpBytes(packet, { kind: "abs-send-time", id: 3 }, sequence++));
   }
   assert.ok(writes > 8, `${writes} REMBs handed to the hung writer`);
-  assert.ok(interceptor.stats().estimator.estimateBps > 0);
+  assert.ok(interceptor.stats().estimator.estimateBps! > 0);
   await interceptor.close();
   await interceptor.close();
 });

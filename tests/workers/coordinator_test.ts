@@ -226,7 +226,7 @@ for (
     // The lane restarted its filter from the detector state it had; the estimate carries on.
     assert.ok(core.getEstimate() > 500_000);
     assert.ok(
-      Math.abs(stats.estimateBps - core.getEstimate()) < 0.1 * core.getEstimate(),
+      Math.abs(stats.estimateBps! - core.getEstimate()) < 0.1 * core.getEstimate(),
       `estimate ${stats.estimateBps}, core ${core.getEstimate()}`,
     );
     assert.equal(coordinator.liveWorkers, 0);
