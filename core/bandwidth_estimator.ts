@@ -10,7 +10,7 @@ import { msToUs, usToMs } from "./_math.ts";
 import { absSendTimeToTicks } from "./abs_send_time.ts";
 import { createLanePipeline, type DelayPipeline } from "./delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "./lane_table.ts";
-import { INITIAL_THRESHOLD_MS } from "./overuse_detector.ts";
+import type { LaneFigureStats } from "./lane_figures.ts";
 import { PacketBatch } from "./packet_batch.ts";
 import { type ControllerState, ReceiveSideController } from "./receive_side_controller.ts";
 import {
@@ -30,17 +30,11 @@ export interface BandwidthEstimatorOptions extends EstimatorSettings, ReceiveSid
 export type EstimatorMode = EstimatorKind;
 
 /** Per-SSRC figures in {@linkcode EstimatorStats}. */
-export interface StreamStats {
+export interface StreamStats extends LaneFigureStats {
   /** The SSRC. */
   ssrc: number;
   /** Verdict of the pipeline the stream feeds. */
   usage: BandwidthUsage;
-  /** That pipeline's filter output (Kalman offset, or trendline slope). */
-  delayOffsetMs: number;
-  /** The value the detector last compared to its threshold. */
-  modifiedOffsetMs: number;
-  /** The detector's adaptive threshold. */
-  thresholdMs: number;
   /** Deltas the filter has seen (capped at 1000). */
   numDeltas: number;
   /** Packets received on this SSRC. */
@@ -51,14 +45,11 @@ export interface StreamStats {
   lastPacketMs: number;
 }
 
-/** A snapshot of the estimator's state: the controller's figures, and the lanes'. */
-export interface EstimatorStats extends ControllerState {
-  /** Delay offset of the stream that dominates the fused state, ms; `undefined` without streams. */
-  delayOffsetMs: number | undefined;
-  /** That stream's modified offset, ms. */
-  modifiedOffsetMs: number | undefined;
-  /** That stream's threshold, ms. */
-  thresholdMs: number | undefined;
+/**
+ * A snapshot of the estimator's state: the controller's figures, and those of the stream that
+ * dominates the fused state (`undefined` without streams).
+ */
+export interface EstimatorStats extends ControllerState, LaneFigureStats {
   /** Packets accepted since construction. */
   packets: number;
   /** Packets ignored because the abs-send-time estimator was active and they lacked the extension. */
@@ -282,9 +273,9 @@ export class BandwidthEstimator {
       streams.push({
         ssrc,
         usage: s.usage,
-        delayOffsetMs: p?.offsetMs ?? 0,
-        modifiedOffsetMs: p?.modifiedOffsetMs ?? 0,
-        thresholdMs: p?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+        delayOffsetMs: p?.offsetMs,
+        modifiedOffsetMs: p?.modifiedOffsetMs,
+        thresholdMs: p?.thresholdMs,
         numDeltas: p?.numDeltas ?? 0,
         packets: s.packets,
         bytes: s.bytes,
@@ -311,7 +302,7 @@ function dominantStream(streams: StreamStats[], usage: BandwidthUsage): StreamSt
   for (const s of streams) {
     if (
       !dominant || (s.usage === usage && dominant.usage !== usage) ||
-      (s.usage === dominant.usage && s.modifiedOffsetMs > dominant.modifiedOffsetMs)
+      (s.usage === dominant.usage && (s.modifiedOffsetMs ?? 0) > (dominant.modifiedOffsetMs ?? 0))
     ) {
       dominant = s;
     }

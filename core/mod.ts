@@ -43,6 +43,7 @@ export {
 } from "./receive_side_controller.ts";
 export { type ReceiveSideOptions } from "./receive_side_options.ts";
 export type { EstimatorKind } from "./lane_table.ts";
+export type { LaneFigureStats } from "./lane_figures.ts";
 export type { EstimatorSettings } from "./estimator_settings.ts";
 export { ntpToAbsSendTime } from "./abs_capture_time.ts";
 export { isRtcp, type RtpExtensionForm, RtpHeader, type RtpHeaderError } from "./rtp_header.ts";

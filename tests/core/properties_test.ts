@@ -131,7 +131,7 @@ Deno.test("BandwidthEstimator stays finite, bounded and legal on arbitrary packe
       for (const stream of stats.streams) {
         assert.ok(USAGES.has(stream.usage));
         assert.ok(Number.isFinite(stream.modifiedOffsetMs));
-        assert.ok(stream.thresholdMs >= 6 && stream.thresholdMs <= 600);
+        assert.ok(stream.thresholdMs! >= 6 && stream.thresholdMs! <= 600);
       }
     }),
     params(200),
