@@ -94,7 +94,9 @@ function coordinatorWorkerUrl(sources: CoordinatorOptions["workerSources"]): str
  * ```ts
  * import { WorkerBackend } from "./off_thread_worker_backend.ts";
  * import assert from "node:assert/strict";
- * const backend = new WorkerBackend({ host: "inline" }, {
+ * // No flush timer: nothing but what the example writes goes into the ring.
+ * const timers = { setInterval: () => 0, clearInterval() {} };
+ * const backend = new WorkerBackend({ host: "inline", timers }, {
  *   ringCapacity: 1024,
  *   onError: (error) => console.error(error),
  *   onFailed: (error) => console.error(error),
@@ -269,7 +271,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     const stats = this.#snapshot?.stats ?? emptyStats(this.#options);
     return {
       ...stats,
-      estimateBps: this.#estimateBps,
+      estimateBps: this.#estimateBps || undefined,
       liveWorkers: this.liveWorkers,
       pendingRecords: stats.pendingRecords + this.#ring.capacity - this.#ring.free() +
         this.#spill.length,
