@@ -12,7 +12,11 @@
  * a fast link. Accepted samples are smoothed with an exponential moving average of weight 0.3 by
  * default, the weight libwebrtc's `CallStats` gives a new RTT.
  *
- * Pure and clock-free: times come in as compact NTP values (see `compactNtpFromMs`).
+ * It also paces the RRTRs: one is due `intervalMs` after the last (libwebrtc's sender answers only
+ * the latest RRTR of each receiver, in its next report, about once a second for video).
+ *
+ * Pure and clock-free: times come in as arguments, compact NTP values for the matching (see
+ * `compactNtpFromMs`). Taking an answer allocates nothing.
  *
  * @module
  */
@@ -23,12 +27,18 @@ import { compactNtpToMs, type DlrrSubBlock } from "./rtcp_xr.ts";
 /** Options of {@linkcode ReceiverRtt}. */
 export interface ReceiverRttOptions {
   /**
-   * How many of the last RRTR timestamps sent are remembered for matching answers: at one RRTR a
-   * REMB, 16 spans 4 s of the start phase's 250 ms REMBs and 16 s of 1 s REMBs.
+   * How many of the last RRTR timestamps sent are remembered for matching answers: 16 RRTRs at
+   * least `intervalMs` apart span 8 s or more.
    *
    * @default {16}
    */
   history?: number;
+  /**
+   * Shortest time between two RRTRs, ms: one is due this long after the last (0: always).
+   *
+   * @default {500}
+   */
+  intervalMs?: number;
   /**
    * Longest RTT accepted, ms; a sample above it is rejected as absurd.
    *
@@ -71,12 +81,17 @@ export interface ReceiverRttStats {
 /** The defaults of {@linkcode ReceiverRttOptions}. */
 export const RECEIVER_RTT_DEFAULTS = {
   history: 16,
+  intervalMs: 500,
   maxRttMs: 10_000,
   smoothingFactor: 0.3,
 } as const;
 
 const MIN_RTT_MS = 1;
 const HALF_RANGE = 0x8000_0000;
+// Doubles live in a typed array: an object field that may hold `undefined` boxes each new value.
+const RTT = 0;
+const LAST_SAMPLE = 1;
+const LAST_RRTR = 2;
 
 /**
  * Matches a sender's DLRR answers to the RRTRs this receiver sent and turns them into an RTT.
@@ -89,12 +104,13 @@ const HALF_RANGE = 0x8000_0000;
  *
  * const rtt = new ReceiverRtt(0x1234);
  * const sentAt = 5_000_000; // ms since the NTP epoch, on this receiver's clock
- * rtt.onRrtrSent(compactNtpFromMs(sentAt));
+ * assert.ok(rtt.rrtrDue(sentAt));
+ * rtt.onRrtrSent(compactNtpFromMs(sentAt), sentAt);
  * // The sender held the RRTR for 20 ms; its answer arrives 70 ms after sending: RTT 50 ms.
  * const answer = { ssrc: 0x1234, lastRr: compactNtpFromMs(sentAt), delaySinceLastRr: 20 * 65.536 };
- * const sample = rtt.onDlrr(answer, compactNtpFromMs(sentAt + 70));
- * assert.ok(Math.abs(sample - 50) < 0.05);
- * assert.equal(rtt.rttMs, sample);
+ * assert.equal(rtt.onDlrr(answer, compactNtpFromMs(sentAt + 70)), 50); // In whole ms.
+ * assert.ok(Math.abs(rtt.lastSampleMs - 50) < 0.05);
+ * assert.equal(rtt.rttMs, rtt.lastSampleMs);
  * ```
  */
 export class ReceiverRtt {
@@ -102,10 +118,10 @@ export class ReceiverRtt {
   readonly #sent: Uint32Array;
   readonly #maxRttMs: number;
   readonly #smoothing: number;
+  readonly #intervalMs: number;
+  readonly #figures = new Float64Array([NaN, NaN, NaN]);
   #sentCount = 0;
   #nextSlot = 0;
-  #rttMs: number | undefined;
-  #lastSampleMs: number | undefined;
   #lastRejection: RttRejection | undefined;
   #rrtrsSent = 0;
   #samples = 0;
@@ -141,6 +157,7 @@ export class ReceiverRtt {
     this.#sent = new Uint32Array(options.history ?? RECEIVER_RTT_DEFAULTS.history);
     this.#maxRttMs = options.maxRttMs ?? RECEIVER_RTT_DEFAULTS.maxRttMs;
     this.#smoothing = options.smoothingFactor ?? RECEIVER_RTT_DEFAULTS.smoothingFactor;
+    this.#intervalMs = options.intervalMs ?? RECEIVER_RTT_DEFAULTS.intervalMs;
   }
 
   /** The SSRC whose answers are taken. */
@@ -148,14 +165,40 @@ export class ReceiverRtt {
     return this.#ssrc;
   }
 
-  /** The smoothed RTT, ms; `undefined` until an answer was accepted. */
-  get rttMs(): number | undefined {
-    return this.#rttMs;
+  /**
+   * The smoothed RTT, ms; 0 until an answer was accepted. A plain number (no `undefined`), so that
+   * reading it allocates nothing.
+   */
+  get rttMs(): number {
+    const rttMs = this.#figures[RTT];
+    return rttMs > 0 ? rttMs : 0;
   }
 
-  /** The last accepted sample, ms, unsmoothed. */
-  get lastSampleMs(): number | undefined {
-    return this.#lastSampleMs;
+  /** The last accepted sample, ms, unsmoothed; 0 before one. */
+  get lastSampleMs(): number {
+    const sampleMs = this.#figures[LAST_SAMPLE];
+    return sampleMs > 0 ? sampleMs : 0;
+  }
+
+  /**
+   * Whether an RRTR is due: none was sent yet, or the last one `intervalMs` or more before
+   * `nowMs` (or after it: the clock went back).
+   *
+   * @param nowMs The time, ms, on the clock given to {@linkcode ReceiverRtt.prototype.onRrtrSent}.
+   * @returns `true` when the next RTCP packet sent should carry an RRTR.
+   * @example
+   * ```ts
+   * import { ReceiverRtt } from "./receiver_rtt.ts";
+   * import assert from "node:assert/strict";
+   * const rtt = new ReceiverRtt(1, { intervalMs: 500 });
+   * rtt.onRrtrSent(0x0001_0000, 1000);
+   * assert.equal(rtt.rrtrDue(1250), false);
+   * assert.equal(rtt.rrtrDue(1500), true);
+   * ```
+   */
+  rrtrDue(nowMs: number): boolean {
+    const lastMs = this.#figures[LAST_RRTR];
+    return !(nowMs - lastMs < this.#intervalMs && nowMs >= lastMs); // NaN: none sent yet.
   }
 
   /** Why the last sub-block not taken was refused; `undefined` before any was. */
@@ -167,16 +210,18 @@ export class ReceiverRtt {
    * Records an RRTR as sent, so that answers to it are accepted.
    *
    * @param compactNtp The middle 32 bits of the NTP timestamp the RRTR carries.
+   * @param nowMs When it was sent, ms, for {@linkcode ReceiverRtt.prototype.rrtrDue}.
    * @example
    * ```ts
    * import { ReceiverRtt } from "./receiver_rtt.ts";
    * import assert from "node:assert/strict";
    * const rtt = new ReceiverRtt(1);
-   * rtt.onRrtrSent(0x0001_0000);
+   * rtt.onRrtrSent(0x0001_0000, 1000);
    * assert.equal(rtt.stats().rrtrsSent, 1);
    * ```
    */
-  onRrtrSent(compactNtp: number): void {
+  onRrtrSent(compactNtp: number, nowMs: number): void {
+    this.#figures[LAST_RRTR] = nowMs;
     this.#sent[this.#nextSlot] = compactNtp;
     this.#nextSlot = (this.#nextSlot + 1) % this.#sent.length;
     if (this.#sentCount < this.#sent.length) this.#sentCount++;
@@ -187,19 +232,24 @@ export class ReceiverRtt {
    * Takes one DLRR sub-block that arrived at `nowCompactNtp`. Allocates nothing.
    *
    * @param block The sub-block (a {@linkcode DlrrReader} positioned on one will do).
-   * @param nowCompactNtp The arrival time, compact NTP on the clock the RRTRs were stamped with.
-   * @returns The sample in ms (before smoothing) when accepted, else -1 (see
-   * {@linkcode ReceiverRtt.prototype.lastRejection}).
+   * @param nowCompactNtp The arrival time, compact NTP on the clock the RRTRs were stamped with:
+   * a 32-bit unsigned integer, or the same bits as a signed one (`x | 0`), which V8 passes to a
+   * call that is not inlined without boxing.
+   * @returns When taken as a sample, the smoothed RTT rounded to whole ms (at least 1), as a rate
+   * controller takes it (see {@linkcode ReceiverRtt.prototype.rttMs} and
+   * {@linkcode ReceiverRtt.prototype.lastSampleMs} for the exact figures); else 0, and
+   * {@linkcode ReceiverRtt.prototype.lastRejection} tells why. An integer, so returning it
+   * allocates nothing.
    * @example
    * ```ts
    * import { ReceiverRtt } from "./receiver_rtt.ts";
    * import assert from "node:assert/strict";
    * const rtt = new ReceiverRtt(1);
-   * rtt.onRrtrSent(0x0001_0000); // Sent at 1 s (compact NTP).
+   * rtt.onRrtrSent(0x0001_0000, 1000); // Sent at 1 s (compact NTP).
    * // An answer claiming a 2 s delay, arriving 0.5 s after the RRTR was sent: impossible.
-   * assert.equal(rtt.onDlrr({ ssrc: 1, lastRr: 0x0001_0000, delaySinceLastRr: 0x0002_0000 }, 0x0001_8000), -1);
+   * assert.equal(rtt.onDlrr({ ssrc: 1, lastRr: 0x0001_0000, delaySinceLastRr: 0x0002_0000 }, 0x0001_8000), 0);
    * assert.equal(rtt.lastRejection, "negative");
-   * assert.equal(rtt.rttMs, undefined);
+   * assert.equal(rtt.rttMs, 0); // None known.
    * ```
    */
   onDlrr(block: DlrrSubBlock, nowCompactNtp: number): number {
@@ -215,12 +265,14 @@ export class ReceiverRtt {
     const sampleMs = Math.max(MIN_RTT_MS, compactNtpToMs(rttUnits));
     if (sampleMs > this.#maxRttMs) return this.#reject("too-large");
     this.#samples++;
-    this.#lastSampleMs = sampleMs;
-    const previous = this.#rttMs;
-    this.#rttMs = previous === undefined
+    const figures = this.#figures;
+    figures[LAST_SAMPLE] = sampleMs;
+    const previous = figures[RTT];
+    const rttMs = Number.isNaN(previous)
       ? sampleMs
       : previous + this.#smoothing * (sampleMs - previous);
-    return sampleMs;
+    figures[RTT] = rttMs;
+    return Math.max(1, Math.round(rttMs));
   }
 
   /**
@@ -238,9 +290,10 @@ export class ReceiverRtt {
    * ```
    */
   stats(): ReceiverRttStats {
+    const figures = this.#figures;
     return {
-      rttMs: this.#rttMs,
-      lastSampleMs: this.#lastSampleMs,
+      rttMs: Number.isNaN(figures[RTT]) ? undefined : figures[RTT],
+      lastSampleMs: Number.isNaN(figures[LAST_SAMPLE]) ? undefined : figures[LAST_SAMPLE],
       rrtrsSent: this.#rrtrsSent,
       samples: this.#samples,
       rejected: { ...this.#rejected },
@@ -253,10 +306,10 @@ export class ReceiverRtt {
     return false;
   }
 
-  #reject(reason: RttRejection): -1 {
+  #reject(reason: RttRejection): 0 {
     this.#rejected[reason]++;
     this.#lastRejection = reason;
-    return -1;
+    return 0;
   }
 }
 
@@ -279,6 +332,11 @@ export function checkReceiverRttOptions(options: ReceiverRttOptions): void {
     throw new TypeError("Cannot create receiver RTT as 'options' must be an object");
   }
   checkRange("receiver RTT", "history", options.history, { min: 1, max: 1024, integer: true });
+  checkRange("receiver RTT", "intervalMs", options.intervalMs, {
+    min: 0,
+    max: 60_000,
+    integer: false,
+  });
   checkRange("receiver RTT", "maxRttMs", options.maxRttMs, {
     min: 1,
     max: 60_000,

@@ -105,20 +105,29 @@ export type RtcpXrError =
  *
  * @param ntpMs Milliseconds since 1900-01-01 (a Unix time in ms plus
  * {@linkcode NTP_UNIX_EPOCH_OFFSET_MS}); finite and non-negative.
- * @returns The timestamp; the fraction is rounded down.
+ * @param into An object to write the timestamp into and return, instead of a new one.
+ * @returns The timestamp (`into` when given); the fraction is rounded down.
  * @throws {TypeError} `ntpMs` is not a number.
  * @throws {RangeError} `ntpMs` is negative or not finite.
  * @example
  * ```ts
- * import { ntpFromMs } from "./rtcp_xr.ts";
+ * import { ntpFromMs, type NtpTime } from "./rtcp_xr.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(ntpFromMs(1_250), { seconds: 1, fraction: 0x4000_0000 });
+ * const reused: NtpTime = { seconds: 0, fraction: 0 };
+ * assert.equal(ntpFromMs(2_500, reused), reused);
+ * assert.deepEqual(reused, { seconds: 2, fraction: 0x8000_0000 });
  * ```
  */
-export function ntpFromMs(ntpMs: number): NtpTime {
+export function ntpFromMs(ntpMs: number, into?: NtpTime): NtpTime {
   checkNtpMs(ntpMs, "convert to NTP");
   const wholeSeconds = Math.floor(ntpMs / 1000);
-  return { seconds: wholeSeconds % TWO_32, fraction: fractionOf(ntpMs, wholeSeconds) };
+  const seconds = wholeSeconds % TWO_32;
+  const fraction = fractionOf(ntpMs, wholeSeconds);
+  if (into === undefined) return { seconds, fraction };
+  into.seconds = seconds;
+  into.fraction = fraction;
+  return into;
 }
 
 /**
@@ -198,6 +207,49 @@ export function compactNtpToMs(units: number): number {
  * ```
  */
 export function encodeXrRrtr(rrtr: { senderSsrc: number; ntp: NtpTime }): Uint8Array {
+  const bytes = new Uint8Array(XR_RRTR_BYTES);
+  writeXrRrtr(bytes, 0, rrtr);
+  return bytes;
+}
+
+/**
+ * Writes the XR packet of {@linkcode encodeXrRrtr} into `bytes` at `offset`, for a compound built
+ * in one buffer (after a REMB, say).
+ *
+ * @param bytes Where to write; {@linkcode XR_RRTR_BYTES} bytes from `offset` are overwritten.
+ * @param offset Where the packet starts.
+ * @param rrtr The RTCP sender's SSRC and the NTP time of sending.
+ * @throws {TypeError} `bytes` is not a `Uint8Array`, `rrtr` or `ntp` is not an object, or a field
+ * is not a number.
+ * @throws {RangeError} The packet does not fit at `offset`, or the SSRC or a half of the timestamp
+ * is not a 32-bit unsigned integer.
+ * @example
+ * ```ts
+ * import { encodeRemb } from "./remb.ts";
+ * import { writeXrRrtr, XR_RRTR_BYTES } from "./rtcp_xr.ts";
+ * import assert from "node:assert/strict";
+ * const remb = encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [7] });
+ * const compound = new Uint8Array(remb.length + XR_RRTR_BYTES);
+ * compound.set(remb);
+ * writeXrRrtr(compound, remb.length, { senderSsrc: 1, ntp: { seconds: 9, fraction: 0 } });
+ * assert.deepEqual([...compound.subarray(24, 28)], [0x80, 207, 0, 4]);
+ * ```
+ */
+export function writeXrRrtr(
+  bytes: Uint8Array,
+  offset: number,
+  rrtr: { senderSsrc: number; ntp: NtpTime },
+): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot encode RRTR as 'bytes' must be a Uint8Array: current type is ${typeof bytes}`,
+    );
+  }
+  if (!Number.isInteger(offset) || offset < 0 || offset + XR_RRTR_BYTES > bytes.length) {
+    throw new RangeError(
+      `Cannot encode RRTR as ${XR_RRTR_BYTES} bytes must fit at 'offset' in the ${bytes.length} bytes: current value is ${offset}`,
+    );
+  }
   if (typeof rrtr !== "object" || rrtr === null) {
     throw new TypeError(
       `Cannot encode RRTR as 'rrtr' must be an object: current value is ${String(rrtr)}`,
@@ -212,16 +264,15 @@ export function encodeXrRrtr(rrtr: { senderSsrc: number; ntp: NtpTime }): Uint8A
   }
   checkU32(ntp.seconds, "encode RRTR", "ntp.seconds");
   checkU32(ntp.fraction, "encode RRTR", "ntp.fraction");
-  const bytes = new Uint8Array(XR_RRTR_BYTES);
-  bytes[0] = 0x80;
-  bytes[1] = RTCP_XR_PACKET_TYPE;
-  bytes[3] = XR_RRTR_BYTES / 4 - 1;
-  writeU32(bytes, 4, senderSsrc);
-  bytes[8] = RRTR_BLOCK_TYPE;
-  bytes[11] = 2;
-  writeU32(bytes, 12, ntp.seconds);
-  writeU32(bytes, 16, ntp.fraction);
-  return bytes;
+  bytes.fill(0, offset, offset + XR_RRTR_BYTES);
+  bytes[offset] = 0x80;
+  bytes[offset + 1] = RTCP_XR_PACKET_TYPE;
+  bytes[offset + 3] = XR_RRTR_BYTES / 4 - 1;
+  writeU32(bytes, offset + 4, senderSsrc);
+  bytes[offset + 8] = RRTR_BLOCK_TYPE;
+  bytes[offset + 11] = 2;
+  writeU32(bytes, offset + 12, ntp.seconds);
+  writeU32(bytes, offset + 16, ntp.fraction);
 }
 
 /**

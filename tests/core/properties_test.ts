@@ -419,8 +419,10 @@ Deno.test("ReceiverRtt never yields a negative, absurd or wrong RTT on a noisy t
       const delayed: { block: DlrrSubBlock; atMs: number; expectMs: number }[] = [];
       const offer = (block: DlrrSubBlock, atMs: number, expectMs: number | undefined) => {
         offered++;
-        const sample = rtt.onDlrr(block, compactNtpFromMs(atMs));
-        if (sample === -1) return;
+        const rounded = rtt.onDlrr(block, compactNtpFromMs(atMs));
+        if (rounded === 0) return;
+        assert.ok(Number.isInteger(rounded) && Math.abs(rounded - rtt.rttMs) <= 0.5 + 1e-9);
+        const sample = rtt.lastSampleMs;
         accepted++;
         assert.ok(Number.isFinite(sample) && sample >= 1 && sample <= s.maxRttMs, `${sample}`);
         assert.ok(expectMs !== undefined, `a forged sub-block was taken as ${sample} ms`);
@@ -432,7 +434,7 @@ Deno.test("ReceiverRtt never yields a negative, absurd or wrong RTT on a noisy t
         nowMs += 250 + random() * 750;
         if (random() < s.jump) pathRttMs = random() < 0.5 ? random() * 20 : random() * 3000;
         const sentMs = nowMs;
-        rtt.onRrtrSent(compactNtpFromMs(sentMs));
+        rtt.onRrtrSent(compactNtpFromMs(sentMs), sentMs);
         const holdMs = random() * 1500;
         const arrivalMs = sentMs + pathRttMs + holdMs;
         // The sender reports its hold in whole compact units, rounded down as libwebrtc's does.
@@ -463,8 +465,8 @@ Deno.test("ReceiverRtt never yields a negative, absurd or wrong RTT on a noisy t
           offer(forged, arrivalMs, undefined);
         }
         const smoothed = rtt.rttMs;
-        if (!genuine) assert.equal(smoothed, undefined, "an RTT before any answer");
-        else assert.ok(smoothed! >= 1 && smoothed! <= s.maxRttMs, `smoothed ${smoothed}`);
+        if (!genuine) assert.equal(rtt.stats().rttMs, undefined, "an RTT before any answer");
+        else assert.ok(smoothed >= 1 && smoothed <= s.maxRttMs, `smoothed ${smoothed}`);
       }
     }),
     params(500),
