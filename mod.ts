@@ -53,6 +53,32 @@ export {
 export { decodeRemb, encodeRemb, isRemb, MAX_REMB_SSRCS, type Remb } from "./core/remb.ts";
 export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
 export {
+  COMPACT_NTP_UNITS_PER_S,
+  compactNtp,
+  compactNtpFromMs,
+  compactNtpToMs,
+  DLRR_BLOCK_TYPE,
+  DlrrReader,
+  type DlrrSubBlock,
+  encodeXrDlrr,
+  encodeXrRrtr,
+  NTP_UNIX_EPOCH_OFFSET_MS,
+  ntpFromMs,
+  type NtpTime,
+  RRTR_BLOCK_TYPE,
+  RTCP_XR_PACKET_TYPE,
+  type RtcpXrError,
+  XR_RRTR_BYTES,
+} from "./core/rtcp_xr.ts";
+export {
+  checkReceiverRttOptions,
+  RECEIVER_RTT_DEFAULTS,
+  ReceiverRtt,
+  type ReceiverRttOptions,
+  type ReceiverRttStats,
+  type RttRejection,
+} from "./core/receiver_rtt.ts";
+export {
   ReceiveSideController,
   type ReceiveSideControllerOptions,
   type RembCallback,
@@ -81,6 +107,7 @@ export {
   type Interceptor,
   type InterceptorFactory,
   type RTCPFeedback,
+  type RTCPReader,
   type RTCPWriter,
   type RTPAttributes,
   type RTPHeaderExtension,
@@ -99,6 +126,7 @@ export {
   type InterceptorStreamStats,
   type Logger,
   type RembPhase,
+  type RttSource,
   type SendTimeSource,
 } from "./interceptor/estimator_interceptor.ts";
 export { ntpToAbsSendTime } from "./core/abs_capture_time.ts";
