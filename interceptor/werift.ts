@@ -106,6 +106,12 @@ export interface WeriftEstimationOptions {
    */
   onRtp?: (packet: Uint8Array, arrivalTimeMs: number) => void;
   /**
+   * Called with every RTCP datagram after the estimator has seen it: its decrypted bytes (the RTCP
+   * packets of the datagram back to back, valid only during the call) and its arrival time on the
+   * estimator's clock.
+   */
+  onRtcp?: (packet: Uint8Array, arrivalTimeMs: number) => void;
+  /**
    * SSRCs bound at once per connection; packets of further SSRCs are counted and not estimated.
    *
    * @default {256}
@@ -322,11 +328,13 @@ export function attachEstimator(
     throw new TypeError("Cannot attach estimator as 'options' must be an object");
   }
   checkPeerConnection(pc);
-  const { onRtp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
-  if (onRtp !== undefined && typeof onRtp !== "function") {
-    throw new TypeError(
-      `Cannot attach estimator as 'onRtp' must be a function: current type is ${typeof onRtp}`,
-    );
+  const { onRtp, onRtcp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
+  for (const [name, value] of [["onRtp", onRtp], ["onRtcp", onRtcp]] as const) {
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(
+        `Cannot attach estimator as '${name}' must be a function: current type is ${typeof value}`,
+      );
+    }
   }
   if (!Number.isInteger(maxBoundSsrcs) || maxBoundSsrcs < 1) {
     throw new RangeError(
@@ -338,7 +346,7 @@ export function attachEstimator(
     : (options.estimator instanceof EstimatorInterceptorFactory
       ? options.estimator
       : new EstimatorInterceptorFactory(options.estimator)).newInterceptor(pc.id);
-  return new WeriftAdapter(pc, estimator, onRtp, maxBoundSsrcs);
+  return new WeriftAdapter(pc, estimator, { onRtp, onRtcp, maxBoundSsrcs });
 }
 
 /** What the adapter needs of a connection, and of each DTLS transport, by werift's names. */
@@ -402,6 +410,24 @@ function withFeedback(
 const PASS: RTPReader = { read() {} };
 const PASS_RTCP: RTCPReader = { read() {} };
 
+/** A reader that hands each packet to an application's callback, which may throw. */
+function observer(
+  callback: ((packet: Uint8Array, arrivalTimeMs: number) => void) | undefined,
+  name: string,
+  estimator: EstimatorInterceptor,
+): RTPReader | undefined {
+  if (!callback) return undefined;
+  return {
+    read: (packet, attributes) => {
+      try {
+        callback(packet, attributes?.arrivalTimeMs ?? estimator.clock.nowMs());
+      } catch (error) {
+        console.error(`werift adapter: ${name} threw`, error);
+      }
+    },
+  };
+}
+
 class WeriftAdapter implements WeriftEstimation {
   readonly pc: RTCPeerConnection;
   readonly estimator: EstimatorInterceptor;
@@ -428,24 +454,15 @@ class WeriftAdapter implements WeriftEstimation {
   constructor(
     pc: RTCPeerConnection,
     estimator: EstimatorInterceptor,
-    onRtp: ((packet: Uint8Array, arrivalTimeMs: number) => void) | undefined,
-    maxBoundSsrcs: number,
+    options: Pick<WeriftEstimationOptions, "onRtp" | "onRtcp"> & { maxBoundSsrcs: number },
   ) {
     this.pc = pc;
     this.estimator = estimator;
-    this.#maxBoundSsrcs = maxBoundSsrcs;
-    this.#observer = onRtp
-      ? {
-        read: (packet, attributes) => {
-          try {
-            onRtp(packet, attributes?.arrivalTimeMs ?? estimator.clock.nowMs());
-          } catch (error) {
-            console.error("werift adapter: onRtp threw", error);
-          }
-        },
-      }
-      : PASS;
-    this.#rtcpReader = estimator.bindRTCPReader(PASS_RTCP);
+    this.#maxBoundSsrcs = options.maxBoundSsrcs;
+    this.#observer = observer(options.onRtp, "onRtp", estimator) ?? PASS;
+    this.#rtcpReader = estimator.bindRTCPReader(
+      observer(options.onRtcp, "onRtcp", estimator) ?? PASS_RTCP,
+    );
 
     // Strip transport-cc before werift reads a remote description; hook transports once they
     // exist. Both are instance properties, so the class's own methods are untouched.
