@@ -55,6 +55,17 @@ const SENDER_REPORT = hex(`
   e9 00 00 00  10 00 00 00  00 00 10 00  00 00 00 64  00 01 00 00
 `);
 
+/**
+ * A compound RTCP packet Chromium 156 sent a werift receiver during the closed-loop e2e test
+ * (decrypted): a sender report without report blocks, an SDES CNAME, and an XR packet with one
+ * DLRR sub-block answering the RRTR of SSRC 1 (LRR 0xab883edb, held 0x4995 = 287 ms).
+ */
+const CHROMIUM_SR_SDES_DLRR = hex(`
+  80 c8 00 06  29 97 ac 33  ee bb ab 88  88 e5 4f 7a  1a de 5c be  00 00 00 a0  00 02 1e bd
+  81 ca 00 06  29 97 ac 33  01 10 41 54  33 79 36 69  33 6b 65 43  55 51 36 4c  57 61 00 00
+  80 cf 00 05  29 97 ac 33  05 00 00 03  00 00 00 01  ab 88 3e db  00 00 49 95
+`);
+
 /** An SDES packet with one CNAME chunk ("ab"), padded to a word. */
 const SDES = hex("81 ca 00 02  aa bb cc dd  01 02 61 62");
 
@@ -205,6 +216,14 @@ Deno.test("DlrrReader reads the golden DLRR packet", () => {
   ]);
   assert.equal(read.error, undefined);
   assert.equal(read.packets, 1);
+});
+
+Deno.test("DlrrReader reads Chromium's answer out of its SR + SDES + XR compound", () => {
+  assert.deepEqual(readAll(CHROMIUM_SR_SDES_DLRR), {
+    blocks: [[0x2997ac33, 1, 0xab883edb, 0x4995]],
+    error: undefined,
+    packets: 3,
+  });
 });
 
 Deno.test("DlrrReader skips every other packet and block type of a compound", async (t) => {
