@@ -10,7 +10,8 @@
  *   `probe_clusters.ts`), `aimd_rate_control.ts` (with `link_capacity_estimator.ts`),
  *   `remb_throttler.ts` and `remb.ts`;
  * - `bandwidth_estimator.ts`: the lanes run inline, feeding the controller at once;
- * - wire formats: `rtp_header.ts`, `abs_send_time.ts`, `abs_capture_time.ts`, `remb.ts`.
+ * - wire formats: `rtp_header.ts`, `abs_send_time.ts`, `abs_capture_time.ts`, `remb.ts`,
+ *   `rtcp_xr.ts`; the receiver's RTT from XR answers: `receiver_rtt.ts`.
  *
  * @module
  */
@@ -52,3 +53,29 @@ export {
   absSendTimeFromMicros,
   absSendTimeToTicks,
 } from "./abs_send_time.ts";
+export {
+  COMPACT_NTP_UNITS_PER_S,
+  compactNtp,
+  compactNtpFromMs,
+  compactNtpToMs,
+  DLRR_BLOCK_TYPE,
+  DlrrReader,
+  type DlrrSubBlock,
+  encodeXrDlrr,
+  encodeXrRrtr,
+  NTP_UNIX_EPOCH_OFFSET_MS,
+  ntpFromMs,
+  type NtpTime,
+  RRTR_BLOCK_TYPE,
+  RTCP_XR_PACKET_TYPE,
+  type RtcpXrError,
+  XR_RRTR_BYTES,
+} from "./rtcp_xr.ts";
+export {
+  checkReceiverRttOptions,
+  RECEIVER_RTT_DEFAULTS,
+  ReceiverRtt,
+  type ReceiverRttOptions,
+  type ReceiverRttStats,
+  type RttRejection,
+} from "./receiver_rtt.ts";

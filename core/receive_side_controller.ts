@@ -145,7 +145,8 @@ export class ReceiveSideController {
   #estimator: EstimatorBase | undefined;
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator | undefined;
-  #rttMs: number | undefined;
+  // NaN until set: a field that may hold `undefined` would box each RTT set.
+  #rttMs = NaN;
   // Replay position: the receiver clock of the record or step being replayed, µs.
   #nowUs = 0;
   // The last record's arrival time, µs: the abs-send-time estimator keys its rate on it.
@@ -242,7 +243,10 @@ export class ReceiveSideController {
    * @param kind The estimator.
    */
   startEstimator(kind: EstimatorKind): void {
-    this.#aimd = newRateControl(this.#settings, this.#rttMs);
+    this.#aimd = newRateControl(
+      this.#settings,
+      Number.isNaN(this.#rttMs) ? undefined : this.#rttMs,
+    );
     const common = {
       streamTimeoutUs: this.#settings.streamTimeoutUs,
       aimd: this.#aimd,

@@ -14,6 +14,7 @@ export {
   type Interceptor,
   type InterceptorFactory,
   type RTCPFeedback,
+  type RTCPReader,
   type RTCPWriter,
   type RTPAttributes,
   type RTPHeaderExtension,
@@ -31,5 +32,6 @@ export {
   type InterceptorCoordinatorOptions,
   type InterceptorStreamStats,
   type Logger,
+  type RttSource,
   type SendTimeSource,
 } from "./estimator_interceptor.ts";

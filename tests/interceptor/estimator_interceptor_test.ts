@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeRemb } from "../../core/remb.ts";
+import { rembOf } from "../_helpers/rtcp.ts";
 import type { PacketInfo } from "../../core/types.ts";
 import { Coordinator } from "../../workers/coordinator.ts";
 import {
@@ -51,7 +52,7 @@ function setUp({ offThread, ...coordinator }: SetUpOptions = {}, startMs = 10_00
   const sent: Sent[] = [];
   const writer: RTCPWriter = {
     write(packet) {
-      const remb = decodeRemb(packet);
+      const remb = rembOf(packet);
       sent.push({
         timeMs: time.nowMs,
         bitrateBps: remb.bitrateBps,
@@ -365,7 +366,7 @@ Deno.test("EstimatorInterceptor gives the Coordinator's estimates and REMBs for 
     timers: time.timers,
     onEstimate: (bps, ssrcs) => expected.push(`${time.nowMs}:${bps}:${ssrcs}`),
     onRemb: (packet) => {
-      const remb = decodeRemb(packet);
+      const remb = rembOf(packet);
       expectedRembs.push(`${time.nowMs}:${remb.bitrateBps}:${remb.ssrcs}`);
     },
   });
