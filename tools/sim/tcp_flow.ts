@@ -178,8 +178,11 @@ export class TcpConnection {
     this.#timerArmed = false;
     if (this.#done || this.#inflight.size === 0) return;
     const nowUs = this.#events.nowUs;
-    if (nowUs - this.#lastProgressUs < this.#rtoUs) {
-      this.#arm(this.#lastProgressUs + this.#rtoUs);
+    // The same sum the timer was armed at: `now − last < rto` can hold in floating point when
+    // `last + rto` already equals `now`, and re-arming then loops at the same instant forever.
+    const dueUs = this.#lastProgressUs + this.#rtoUs;
+    if (nowUs < dueUs) {
+      this.#arm(dueUs);
       return;
     }
     // Timeout: everything in flight is lost; back to one segment.
