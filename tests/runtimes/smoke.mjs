@@ -262,14 +262,14 @@ if (typeof Worker === "undefined") {
     clock: { nowMs: () => nowUs / 1000 },
     onEstimate: (bitrateBps) => estimates.push([nowUs, bitrateBps]),
   });
-  let rateBps = 900_000;
+  const startBps = 900_000;
   await closedLoop({
     onPacket: (packet, arrivalUs) => {
       nowUs = arrivalUs;
       coordinator.onPacket({ ...packet, arrivalTimeMs: arrivalUs / 1000 });
     },
     afterFrame: () => coordinator.flush(),
-    rateBps: () => (estimates.length > 0 ? estimates.at(-1)[1] : rateBps),
+    rateBps: () => (estimates.length > 0 ? estimates.at(-1)[1] : startBps),
   });
   await coordinator.close();
   assertFollows("Coordinator (pool of workers)", estimates);
