@@ -28,8 +28,7 @@ import type {
   WorkerFactory,
   WorkerSources,
 } from "./lane_host.ts";
-import { WarmStartHost } from "./warm_start_host.ts";
-import { WorkerPerLane, WorkerPool } from "./worker_host.ts";
+import { WorkerHost, WorkerPerLane, WorkerPool } from "./worker_host.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 
 /** Something the application may want to know about. */
@@ -93,8 +92,7 @@ export interface CoordinatorOptions extends EstimatorSettings, ReceiveSideOption
    */
   poolSize?: number;
   /**
-   * Interval of the flush timer, which sends the batches that are due and replays the verdicts
-   * that came back, ms: inline, a record waits at most this long for its batch to run.
+   * Longest time a record waits before its batch is sent, ms.
    *
    * @default {10}
    */
@@ -170,11 +168,6 @@ export interface CoordinatorStats extends ControllerState {
   packetsWithoutAbsSendTime: number;
   /** Lanes whose worker failed and that now run inline. */
   failedLanes: number;
-  /**
-   * Lanes of a worker host that run inline while their workers start; each moves to its worker, with
-   * its pipeline's whole state, once that answers.
-   */
-  startingLanes: number;
   /** REMB packets emitted. */
   rembsSent: number;
   /** Active streams. */
@@ -208,7 +201,7 @@ export interface ResolvedCoordinatorOptions {
   transport: Transport;
   /** Workers of the pool host. */
   poolSize: number;
-  /** Interval of the flush timer, ms. */
+  /** Longest wait before a batch is sent, ms. */
   flushIntervalMs: number;
   /** Records per batch. */
   batchSize: number;
@@ -302,8 +295,7 @@ export function createHost(
 ): LaneHost {
   if (resolved.host === "inline") return new InlineHost(callbacks);
   const custom = options.workerSources;
-  // New lanes run inline until their worker answers (workers/warm_start_host.ts).
-  return new WarmStartHost(callbacks, {
+  return new WorkerHost(callbacks, {
     placement: resolved.host === "pool" ? new WorkerPool(resolved.poolSize) : new WorkerPerLane(),
     sources: custom === "module"
       ? moduleWorkerSources()

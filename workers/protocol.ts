@@ -8,20 +8,19 @@
  */
 
 import type { LaneConfig } from "../core/delay_pipeline.ts";
-import type { PipelineStart } from "./lane_runner.ts";
 
 /** How a lane worker builds its pipelines (the core's lane settings). */
 export type { LaneConfig };
 
 /**
- * Coordinator → lane worker: open a lane, afresh or from `start`. `shared` is the lane's
- * `SharedLane` buffer with the shared-memory transport.
+ * Coordinator → lane worker: open a lane. `shared` is the lane's `SharedLane` buffer with the
+ * shared-memory transport.
  */
 export type OpenLaneMessage = {
   type: "open";
   lane: number;
   config: LaneConfig;
-  start?: PipelineStart;
+  figures?: Float64Array;
   shared?: SharedArrayBuffer;
   capacity?: number;
 };
@@ -47,12 +46,8 @@ export type ToLaneWorker =
   | { type: "doorbell"; buffer: SharedArrayBuffer }
   | BatchesMessage;
 
-/**
- * Lane worker → coordinator: it has started and takes messages (its first word, on the channel it
- * serves); transferred batches back; or (shared memory) "results are ready".
- */
+/** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
 export type FromLaneWorker =
-  | { type: "started" }
   | { type: "results" } & TransferredBatches
   | { type: "ready" };
 
