@@ -12,29 +12,15 @@ const CAP_BPS = 300_000;
 const TIMEOUT_MS = 90_000;
 
 Deno.test("werift adapter: libwebrtc's send rate takes our start REMB, obeys a 300 kbit/s cap and rises when it is lifted", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      LOOP,
-      "--free",
-      "7",
-      "--capped",
-      "7",
-      "--lifted",
-      "7",
-      "--cap",
-      String(CAP_BPS),
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
-  const { code, stdout, stderr } = await child.output();
-  clearTimeout(timer);
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, `the loop failed:\n${new TextDecoder().decode(stderr)}\n${text}`);
+  // libwebrtc's in-process sender sometimes never starts sending after a long suite (no first RTP
+  // packet in 30 s, before our estimator sees anything); that start-up alone is tried once more.
+  let run = await runLoop();
+  if (run.code !== 0 && run.stderr.includes("first RTP packet")) {
+    console.log("  libwebrtc sent no first RTP packet; the loop is started once more");
+    run = await runLoop();
+  }
+  const { code, stderr, text } = run;
+  assert.equal(code, 0, `the loop failed:\n${stderr}\n${text}`);
   const summary: LoopSummary = JSON.parse(text.trim().split("\n").at(-1)!);
   const { samples } = summary;
   const kbps = (bps: number | null) => bps === null ? "-" : String(Math.round(bps / 1000));
@@ -79,3 +65,30 @@ Deno.test("werift adapter: libwebrtc's send rate takes our start REMB, obeys a 3
   assert.ok(lifted.slice(0, 3).some((s) => s.sendBps > 2 * CAP_BPS));
   assert.ok(lifted.every((s) => s.availableBps! > CAP_BPS));
 });
+
+async function runLoop(): Promise<{ code: number; stdout: string; stderr: string; text: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      LOOP,
+      "--free",
+      "7",
+      "--capped",
+      "7",
+      "--lifted",
+      "7",
+      "--cap",
+      String(CAP_BPS),
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
+  const { code, stdout, stderr } = await child.output();
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
+  const text = decoder.decode(stdout);
+  return { code, stdout: text, stderr: decoder.decode(stderr), text };
+}
