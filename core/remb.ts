@@ -12,6 +12,8 @@
  * @module
  */
 
+import { readU32, writeU32 } from "./_bytes.ts";
+
 /**
  * A decoded REMB message.
  *
@@ -315,18 +317,6 @@ function checkSsrc(value: unknown, name: string, index?: number): void {
       `Cannot encode REMB as '${label}' must be a 32-bit unsigned integer: current value is ${value}`,
     );
   }
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  // Multiplying the top byte keeps the result unsigned; `<< 24` would make it negative.
-  return bytes[at] * 0x1000000 + ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
 }
 
 function hex(bytes: Uint8Array, at: number, count: number): string {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { readU32, writeU32 } from "./_bytes.ts";
+
 /** RTCP packet type of an extended report (RFC 3611 §2). */
 export const RTCP_XR_PACKET_TYPE = 207;
 /** Report block type of a Receiver Reference Time block (RFC 3611 §4.4). */
@@ -588,16 +590,4 @@ function checkU32(value: unknown, action: string, name: string): void {
       `Cannot ${action} as '${name}' must be a 32-bit unsigned integer: current value is ${value}`,
     );
   }
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  // Multiplying the top byte keeps the result unsigned; `<< 24` would make it negative.
-  return bytes[at] * 0x1000000 + ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
 }
