@@ -2,114 +2,50 @@
  * Receive-side bandwidth estimation for WebRTC servers: Google Congestion Control's delay-based
  * estimator as libwebrtc's receiver runs it, and the REMB packets that tell the sender.
  *
- * Feed every received RTP packet to a {@linkcode BandwidthEstimator}; it calls `onEstimate` with the
- * available bandwidth in bps exactly when libwebrtc's receiver would. Hand the estimates to a
- * {@linkcode RembThrottler}, and send what it emits as {@linkcode encodeRemb} bytes.
+ * Feed every received RTP packet to a {@linkcode BandwidthEstimator}: it calls `onEstimate` with
+ * the available bandwidth in bps when libwebrtc's receiver would (with `grouping: "transport"`;
+ * the default per-stream grouping gives each SSRC its own delay pipeline), and `onRemb` with the
+ * REMB packets to send. A {@linkcode Coordinator} runs the same estimator with its pipelines on
+ * workers, an {@linkcode EstimatorInterceptor} plugs it into a Pion-style stack, and
+ * `@rbe/receiver-gcc/werift` into werift.
+ *
+ * The packet path, one way:
+ *
+ * ```
+ * RTP bytes ─► EstimatorInterceptor (bind, parse) ─► Coordinator.onPacket (admit, log)
+ *   ─► lane batch ─► host: DelayPipeline per lane (inline, worker per stream, or pool)
+ *   ─► verdicts, in log order ─► ReceiveSideController (estimator, AIMD, REMB throttler)
+ *   ─► onEstimate, onRemb ─► EstimatorInterceptor ─► RTCP writer
+ * ```
+ *
+ * Naming: acronyms are written as words in camelCase and PascalCase (`senderSsrc`, `rttMs`,
+ * `RembThrottler`, `RtpHeader`, `startRembBps`); the Pion-style interceptor contract keeps Pion's
+ * spelling (`RTPReader`, `RTCPWriter`, `bindRTCPWriter`), and `getSSRCs()` keeps libwebrtc's.
  *
  * @example
  * ```ts
- * import { BandwidthEstimator, decodeRemb, encodeRemb, RembThrottler } from "./mod.ts";
+ * import { BandwidthEstimator, decodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const sent: Uint8Array[] = [];
- * const throttler = new RembThrottler({
- *   onSend: (bitrateBps, ssrcs) => sent.push(encodeRemb({ senderSsrc: 1, bitrateBps, ssrcs })),
- * });
- * let nowMs = 0;
- * const estimator = new BandwidthEstimator({
- *   onEstimate: (bps, ssrcs) => throttler.onReceiveBitrateChanged(ssrcs, bps, nowMs),
- * });
+ * const estimator = new BandwidthEstimator({ onRemb: (packet) => sent.push(packet) });
  * for (let i = 0; i < 10; i++) {
- *   nowMs = 1000 + i * 5;
  *   estimator.onPacket({
  *     ssrc: 0x1234,
- *     arrivalTimeMs: nowMs,
+ *     arrivalTimeMs: 1000 + i * 5,
  *     payloadSize: 1000,
  *     rtpTimestamp: i * 450,
  *     absSendTime: Math.round((i * 5 * 2 ** 18) / 1000),
  *   });
  * }
+ * // 1000-byte packets every 5 ms form a probe cluster: the first estimate goes out as a REMB.
+ * assert.ok(decodeRemb(sent[0]).bitrateBps > 1_500_000);
  * assert.deepEqual(decodeRemb(sent[0]).ssrcs, [0x1234]);
  * ```
  *
  * @module
  */
 
-export {
-  BandwidthEstimator,
-  type BandwidthEstimatorOptions,
-  type EstimatorMode,
-  type EstimatorStats,
-  type StreamStats,
-} from "./core/bandwidth_estimator.ts";
-export type { Grouping } from "./core/abs_send_time_estimator.ts";
-export type { DelayFilter } from "./core/delay_pipeline.ts";
-export {
-  type BandwidthUsage,
-  type PacketInfo,
-  type RateControlState,
-  usageSeverity,
-} from "./core/types.ts";
-export { decodeRemb, encodeRemb, isRemb, MAX_REMB_SSRCS, type Remb } from "./core/remb.ts";
-export { RembThrottler, type RembThrottlerOptions } from "./core/remb_throttler.ts";
-export {
-  ReceiveSideController,
-  type ReceiveSideControllerOptions,
-  type RembCallback,
-  type RembSource,
-} from "./core/receive_side_controller.ts";
-export {
-  type Clock,
-  Coordinator,
-  CoordinatorClosedError,
-  type CoordinatorEvent,
-  type CoordinatorOptions,
-  type CoordinatorStats,
-  type CoordinatorStreamStats,
-  type Timers,
-  unrefTimers,
-} from "./workers/coordinator.ts";
-export type { HostKind, Transport, WorkerFactory, WorkerSources } from "./workers/lane_host.ts";
-export { ClosedError } from "./workers/closed_error.ts";
-export type { ReceiveCoordinator } from "./workers/receive_coordinator.ts";
-export { OffThreadCoordinator, type OffThreadCoordinatorOptions } from "./workers/off_thread.ts";
-export type { EstimatorKind } from "./core/lane_table.ts";
-export type { EstimatorSettings } from "./core/estimator_settings.ts";
-export {
-  ABS_CAPTURE_TIME_URI,
-  ABS_SEND_TIME_URI,
-  type Interceptor,
-  type InterceptorFactory,
-  type RTCPFeedback,
-  type RTCPWriter,
-  type RTPAttributes,
-  type RTPHeaderExtension,
-  type RTPReader,
-  type StreamInfo,
-  TRANSPORT_WIDE_CC_URI,
-} from "./interceptor/interceptor.ts";
-export {
-  type EstimatorEvent,
-  EstimatorInterceptor,
-  EstimatorInterceptorFactory,
-  type EstimatorInterceptorOptions,
-  type EstimatorInterceptorStats,
-  InterceptorClosedError,
-  type InterceptorCoordinatorOptions,
-  type InterceptorStreamStats,
-  type Logger,
-  type RembPhase,
-  type SendTimeSource,
-} from "./interceptor/estimator_interceptor.ts";
-export { ntpToAbsSendTime } from "./core/abs_capture_time.ts";
-export {
-  isRtcp,
-  type RtpExtensionForm,
-  RtpHeader,
-  type RtpHeaderError,
-} from "./core/rtp_header.ts";
-export {
-  ABS_SEND_TIME_WRAP_MS,
-  absSendTimeFromMicros,
-  absSendTimeToTicks,
-} from "./core/abs_send_time.ts";
+export * from "./core/mod.ts";
+export * from "./workers/mod.ts";
+export * from "./interceptor/mod.ts";

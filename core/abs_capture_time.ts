@@ -29,7 +29,7 @@ const FRACTION_BITS = 18;
  * @returns The 24-bit 6.18 fixed-point value: seconds modulo 64 and the fraction truncated.
  * @example
  * ```ts
- * import { ntpToAbsSendTime } from "./abs_capture_time.ts";
+ * import { ntpToAbsSendTime } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * assert.equal(ntpToAbsSendTime(65, 0x8000_0000), (1 << 18) | (1 << 17)); // 65.5 s → 1.5 s
  * ```
@@ -49,7 +49,7 @@ export function ntpToAbsSendTime(seconds: number, fraction: number): number {
  * @example
  * ```ts
  * import { readAbsCaptureTime } from "./abs_capture_time.ts";
- * import { RtpHeader } from "./rtp_header.ts";
+ * import { RtpHeader } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const packet = new Uint8Array(28);

@@ -25,7 +25,7 @@ export const ABS_SEND_TIME_WRAP_MS = 64_000;
  * @returns The value shifted up by 8 bits, as an unsigned 32-bit integer.
  * @example
  * ```ts
- * import { absSendTimeToTicks } from "./abs_send_time.ts";
+ * import { absSendTimeToTicks } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * assert.equal(absSendTimeToTicks(0xffffff), 0xffffff00);
  * ```
@@ -58,7 +58,7 @@ export function ticksToMicros(ticks: number): number {
  * @returns The 24-bit abs-send-time.
  * @example
  * ```ts
- * import { absSendTimeFromMicros } from "./abs_send_time.ts";
+ * import { absSendTimeFromMicros } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * assert.equal(absSendTimeFromMicros(1_000_000), 1 << 18);
  * assert.equal(absSendTimeFromMicros(64_000_000), 0);

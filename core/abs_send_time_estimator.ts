@@ -47,7 +47,7 @@ export interface AbsSendTimeEstimatorOptions extends EstimatorBaseOptions {
  * ```ts
  * import { AbsSendTimeEstimator } from "./abs_send_time_estimator.ts";
  * import { AimdRateControl } from "./aimd_rate_control.ts";
- * import { absSendTimeToTicks } from "./abs_send_time.ts";
+ * import { absSendTimeToTicks } from "@rbe/receiver-gcc";
  * import { PacketBatch } from "./packet_batch.ts";
  * import assert from "node:assert/strict";
  * const estimates: number[] = [];

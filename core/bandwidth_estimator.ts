@@ -10,15 +10,18 @@ import { msToUs, usToMs } from "./_math.ts";
 import { absSendTimeToTicks } from "./abs_send_time.ts";
 import { createLanePipeline, type DelayPipeline } from "./delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "./lane_table.ts";
-import { INITIAL_THRESHOLD_MS } from "./overuse_detector.ts";
+import type { LaneFigureStats } from "./lane_figures.ts";
 import { PacketBatch } from "./packet_batch.ts";
 import { type ControllerState, ReceiveSideController } from "./receive_side_controller.ts";
-import { type ReceiveSideOptions, resolveRembPolicy } from "./receive_side_options.ts";
+import {
+  checkRtt,
+  checkSsrc,
+  type ReceiveSideOptions,
+  resolveRembPolicy,
+} from "./receive_side_options.ts";
 import { type EstimatorSettings, resolveSettings } from "./estimator_settings.ts";
 import { checkPacket } from "./packet_info.ts";
 import type { BandwidthUsage, PacketInfo } from "./types.ts";
-
-const MAX_UINT32 = 0xffffffff;
 
 /** Options of {@linkcode BandwidthEstimator}: the estimator settings, its callbacks and REMB. */
 export interface BandwidthEstimatorOptions extends EstimatorSettings, ReceiveSideOptions {}
@@ -27,17 +30,11 @@ export interface BandwidthEstimatorOptions extends EstimatorSettings, ReceiveSid
 export type EstimatorMode = EstimatorKind;
 
 /** Per-SSRC figures in {@linkcode EstimatorStats}. */
-export interface StreamStats {
+export interface StreamStats extends LaneFigureStats {
   /** The SSRC. */
   ssrc: number;
   /** Verdict of the pipeline the stream feeds. */
   usage: BandwidthUsage;
-  /** That pipeline's filter output (Kalman offset, or trendline slope). */
-  delayOffsetMs: number;
-  /** The value the detector last compared to its threshold. */
-  modifiedOffsetMs: number;
-  /** The detector's adaptive threshold. */
-  thresholdMs: number;
   /** Deltas the filter has seen (capped at 1000). */
   numDeltas: number;
   /** Packets received on this SSRC. */
@@ -48,33 +45,17 @@ export interface StreamStats {
   lastPacketMs: number;
 }
 
-/** A snapshot of the estimator's state: the controller's figures, and the lanes'. */
-export interface EstimatorStats extends ControllerState {
-  /** Delay offset of the stream that dominates the fused state, ms. */
-  delayOffsetMs: number;
-  /** That stream's modified offset, ms. */
-  modifiedOffsetMs: number;
-  /** That stream's threshold, ms. */
-  thresholdMs: number;
+/**
+ * A snapshot of the estimator's state: the controller's figures, and those of the stream that
+ * dominates the fused state (`undefined` without streams).
+ */
+export interface EstimatorStats extends ControllerState, LaneFigureStats {
   /** Packets accepted since construction. */
   packets: number;
   /** Packets ignored because the abs-send-time estimator was active and they lacked the extension. */
   packetsWithoutAbsSendTime: number;
   /** Active streams, ascending by SSRC. */
   streams: StreamStats[];
-}
-
-function checkUint32(value: unknown, name: string, action: string): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0 || value > MAX_UINT32) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a 32-bit unsigned integer: current value is ${value}`,
-    );
-  }
 }
 
 function checkFinite(value: unknown, name: string, action: string): void {
@@ -247,7 +228,7 @@ export class BandwidthEstimator {
    * @throws {RangeError} `ssrc` is not a 32-bit unsigned integer.
    */
   removeStream(ssrc: number): void {
-    checkUint32(ssrc, "ssrc", "remove stream");
+    checkSsrc(ssrc, "remove stream");
     this.#controller.onStreamRemoved(ssrc);
     this.#controller.removeStream(ssrc);
     this.#lanes.remove(ssrc);
@@ -260,10 +241,7 @@ export class BandwidthEstimator {
    * @throws {RangeError} `rttMs` is not a positive finite number.
    */
   setRtt(rttMs: number): void {
-    checkFinite(rttMs, "rttMs", "set RTT");
-    if (rttMs <= 0) {
-      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
-    }
+    checkRtt(rttMs);
     this.#controller.setRtt(rttMs);
   }
 
@@ -295,9 +273,9 @@ export class BandwidthEstimator {
       streams.push({
         ssrc,
         usage: s.usage,
-        delayOffsetMs: p?.offsetMs ?? 0,
-        modifiedOffsetMs: p?.modifiedOffsetMs ?? 0,
-        thresholdMs: p?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+        delayOffsetMs: p?.offsetMs,
+        modifiedOffsetMs: p?.modifiedOffsetMs,
+        thresholdMs: p?.thresholdMs,
         numDeltas: p?.numDeltas ?? 0,
         packets: s.packets,
         bytes: s.bytes,
@@ -308,9 +286,9 @@ export class BandwidthEstimator {
     const dominant = dominantStream(streams, state.usage);
     return {
       ...state,
-      delayOffsetMs: dominant?.delayOffsetMs ?? 0,
-      modifiedOffsetMs: dominant?.modifiedOffsetMs ?? 0,
-      thresholdMs: dominant?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+      delayOffsetMs: dominant?.delayOffsetMs,
+      modifiedOffsetMs: dominant?.modifiedOffsetMs,
+      thresholdMs: dominant?.thresholdMs,
       packets: this.#packets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
       streams,
@@ -324,7 +302,7 @@ function dominantStream(streams: StreamStats[], usage: BandwidthUsage): StreamSt
   for (const s of streams) {
     if (
       !dominant || (s.usage === usage && dominant.usage !== usage) ||
-      (s.usage === dominant.usage && s.modifiedOffsetMs > dominant.modifiedOffsetMs)
+      (s.usage === dominant.usage && (s.modifiedOffsetMs ?? 0) > (dominant.modifiedOffsetMs ?? 0))
     ) {
       dominant = s;
     }

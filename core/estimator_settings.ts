@@ -1,6 +1,9 @@
 /**
- * The estimator settings that the inline estimator and the coordinator share, their defaults (equal
- * to libwebrtc's) and their validation.
+ * The estimator settings that the inline estimator and the coordinators share, their defaults and
+ * their validation. The defaults are libwebrtc's where libwebrtc has one (filter, bounds floor,
+ * stream timeout); `grouping` defaults to per-stream, which differs from libwebrtc's one transport
+ * pipeline as soon as there is more than one stream, and the 30 Mbit/s ceiling is this project's
+ * (libwebrtc's receiver has none).
  *
  * @module
  */
@@ -68,8 +71,8 @@ export interface EstimatorSettings {
    */
   minBitrateBps?: number;
   /**
-   * Ceiling of the estimate in bps (libwebrtc starts from this value and never exceeds it in
-   * practice; here it is also enforced).
+   * Ceiling of the estimate in bps. libwebrtc's receiver has no ceiling of its own; this one bounds
+   * what an overestimate (a misread probe, a clock jump) can announce.
    *
    * @default {30000000}
    */
@@ -281,7 +284,7 @@ export function resolveSettings(subject: string, settings: EstimatorSettings): R
   const start = settings.startBitrateBps;
   if (start !== undefined && (start < minBitrateBps || start > maxBitrateBps)) {
     throw new RangeError(
-      `Cannot create ${subject} as 'startBitrateBps' must lie within the bitrate bounds: current value is ${start}`,
+      `Cannot create ${subject} as 'startBitrateBps' must lie between 'minBitrateBps' and 'maxBitrateBps': current values are ${start}, ${minBitrateBps} and ${maxBitrateBps}`,
     );
   }
   return {

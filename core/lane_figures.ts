@@ -102,3 +102,16 @@ export class LaneFigures {
     this.values.set(batch.figures);
   }
 }
+
+/**
+ * A lane's detector figures as statistics report them: `undefined` while the lane has reported
+ * none.
+ */
+export interface LaneFigureStats {
+  /** The filter output: the Kalman offset in ms, or the trendline slope. */
+  delayOffsetMs: number | undefined;
+  /** The value the detector last compared to its threshold, ms. */
+  modifiedOffsetMs: number | undefined;
+  /** The detector's adaptive threshold, ms. */
+  thresholdMs: number | undefined;
+}

@@ -83,18 +83,21 @@ export interface ReceiveSideControllerOptions {
   onError: (error: unknown) => void;
 }
 
-/** The controller's figures, which every front end's statistics start with. */
+/**
+ * The controller's figures, which every front end's statistics start with. A figure that has no
+ * value yet is `undefined` here and in every statistics object of the package, never 0.
+ */
 export interface ControllerState {
   /** The active estimator, or `undefined` before the first packet was replayed. */
   mode: EstimatorKind | undefined;
-  /** The estimate in bps; 0 without a valid estimate or active stream. */
-  estimateBps: number;
+  /** The estimate in bps; `undefined` without a valid estimate or active stream. */
+  estimateBps: number | undefined;
   /** Fused detector state. */
   usage: BandwidthUsage;
   /** State of the AIMD controller. */
   rateControlState: RateControlState;
-  /** Incoming rate over the last second at the last replayed packet, bps; 0 while unavailable. */
-  incomingRateBps: number;
+  /** Incoming rate over the last second at the last replayed packet, bps; `undefined` while unknown. */
+  incomingRateBps: number | undefined;
   /** Round-trip time the rate controller uses, ms. */
   rttMs: number;
   /** Link-capacity estimate in bps, when the rate controller has one. */
@@ -116,9 +119,9 @@ const NO_SSRCS: readonly number[] = Object.freeze([]);
  *
  * @example
  * ```ts
- * import { ReceiveSideController } from "./receive_side_controller.ts";
+ * import { ReceiveSideController } from "@rbe/receiver-gcc";
  * import { resolveSettings } from "./estimator_settings.ts";
- * import { decodeRemb } from "./remb.ts";
+ * import { decodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const rembs: number[] = [];
  * const controller = new ReceiveSideController({
@@ -150,7 +153,8 @@ export class ReceiveSideController {
   #estimator: EstimatorBase | undefined;
   #abs: AbsSendTimeEstimator | undefined;
   #rtp: SingleStreamEstimator | undefined;
-  #rttMs: number | undefined;
+  // NaN until set: a field that may hold `undefined` would box each RTT set.
+  #rttMs = NaN;
   // Replay position: the receiver clock of the record or step being replayed, µs.
   #nowUs = 0;
   // The last record's arrival time, µs: the abs-send-time estimator keys its rate on it.
@@ -247,9 +251,16 @@ export class ReceiveSideController {
    * @param kind The estimator.
    */
   startEstimator(kind: EstimatorKind): void {
+<<<<<<< HEAD
     const abs = kind === "abs-send-time";
     this.#aimd = newRateControl(this.#settings, this.#rttMs, abs);
     this.#enhanced = this.#aimd instanceof EnhancedRateControl ? this.#aimd : undefined;
+=======
+    this.#aimd = newRateControl(
+      this.#settings,
+      Number.isNaN(this.#rttMs) ? undefined : this.#rttMs,
+    );
+>>>>>>> main
     const common = {
       streamTimeoutUs: this.#settings.streamTimeoutUs,
       aimd: this.#aimd,
@@ -407,10 +418,10 @@ export class ReceiveSideController {
     const estimator = this.#estimator;
     return {
       mode: estimator === undefined ? undefined : this.#abs ? "abs-send-time" : "rtp-timestamp",
-      estimateBps: this.getEstimate(),
+      estimateBps: this.getEstimate() || undefined,
       usage: estimator?.usage ?? "normal",
       rateControlState: this.#aimd.state,
-      incomingRateBps: this.incomingRateBps() ?? 0,
+      incomingRateBps: this.incomingRateBps(),
       rttMs: this.#aimd.rttMs,
       linkCapacityBps: this.#aimd.linkCapacityBps,
       modeSwitches: this.#selector.switches,

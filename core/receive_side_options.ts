@@ -101,3 +101,59 @@ export function resolveRembPolicy(
     startRembBps: options.startRembBps,
   };
 }
+
+/**
+ * Checks a round-trip time given to a front end's `setRtt`.
+ *
+ * @param rttMs The value.
+ * @throws {TypeError} Not a number.
+ * @throws {RangeError} Not a positive finite number.
+ * @example
+ * ```ts
+ * import { checkRtt } from "./receive_side_options.ts";
+ * import assert from "node:assert/strict";
+ * checkRtt(40);
+ * assert.throws(() => checkRtt(0), RangeError);
+ * assert.throws(() => checkRtt("40" as unknown as number), TypeError);
+ * ```
+ */
+export function checkRtt(rttMs: number): void {
+  if (typeof rttMs !== "number") {
+    throw new TypeError(
+      `Cannot set RTT as 'rttMs' must be a number: current type is ${typeof rttMs}`,
+    );
+  }
+  if (!(rttMs > 0) || !Number.isFinite(rttMs)) {
+    throw new RangeError(
+      `Cannot set RTT as 'rttMs' must be a positive finite number: current value is ${rttMs}`,
+    );
+  }
+}
+
+/**
+ * Checks an SSRC given to a front end's method.
+ *
+ * @param ssrc The value.
+ * @param action What is being done, for the message ("remove stream").
+ * @throws {TypeError} Not a number.
+ * @throws {RangeError} Not a 32-bit unsigned integer.
+ * @example
+ * ```ts
+ * import { checkSsrc } from "./receive_side_options.ts";
+ * import assert from "node:assert/strict";
+ * checkSsrc(0xffffffff, "remove stream");
+ * assert.throws(() => checkSsrc(-1, "remove stream"), RangeError);
+ * ```
+ */
+export function checkSsrc(ssrc: number, action: string): void {
+  if (typeof ssrc !== "number") {
+    throw new TypeError(
+      `Cannot ${action} as 'ssrc' must be a number: current type is ${typeof ssrc}`,
+    );
+  }
+  if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
+    throw new RangeError(
+      `Cannot ${action} as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
+    );
+  }
+}

@@ -12,12 +12,14 @@
  * @module
  */
 
+import { readU32, writeU32 } from "./_bytes.ts";
+
 /**
  * A decoded REMB message.
  *
  * @example
  * ```ts
- * import { decodeRemb, encodeRemb, type Remb } from "./remb.ts";
+ * import { decodeRemb, encodeRemb, type Remb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb: Remb = { senderSsrc: 1, mediaSsrc: 0, bitrateBps: 300_000, ssrcs: [0x1234] };
@@ -70,7 +72,7 @@ const TAG_B = 0x42;
  * @throws {RangeError} If an SSRC or the bitrate is out of range, or there are more than 255 SSRCs.
  * @example
  * ```ts
- * import { encodeRemb } from "./remb.ts";
+ * import { encodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const bytes = encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [0x1234] });
@@ -161,7 +163,7 @@ export function encodeRemb(
  * a tag other than "REMB", an SSRC count that disagrees with the length, or a bitrate ≥ 2^63.
  * @example
  * ```ts
- * import { decodeRemb, encodeRemb } from "./remb.ts";
+ * import { decodeRemb, encodeRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb = decodeRemb(encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [7, 9] }));
@@ -271,7 +273,7 @@ export function decodeRemb(bytes: Uint8Array): Remb {
  * @throws {RangeError} If `offset` is not a non-negative integer.
  * @example
  * ```ts
- * import { encodeRemb, isRemb } from "./remb.ts";
+ * import { encodeRemb, isRemb } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const remb = encodeRemb({ senderSsrc: 1, bitrateBps: 300_000, ssrcs: [] });
@@ -315,18 +317,6 @@ function checkSsrc(value: unknown, name: string, index?: number): void {
       `Cannot encode REMB as '${label}' must be a 32-bit unsigned integer: current value is ${value}`,
     );
   }
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, at: number): number {
-  // Multiplying the top byte keeps the result unsigned; `<< 24` would make it negative.
-  return bytes[at] * 0x1000000 + ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
 }
 
 function hex(bytes: Uint8Array, at: number, count: number): string {

@@ -16,7 +16,7 @@ import { MAX_REMB_SSRCS } from "./remb.ts";
  *
  * @example
  * ```ts
- * import { RembThrottler, type RembThrottlerOptions } from "./remb_throttler.ts";
+ * import { RembThrottler, type RembThrottlerOptions } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const errors: unknown[] = [];
@@ -74,7 +74,7 @@ const NO_SSRCS: readonly number[] = Object.freeze([]);
  *
  * @example
  * ```ts
- * import { RembThrottler } from "./remb_throttler.ts";
+ * import { RembThrottler } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const sent: number[] = [];
@@ -109,7 +109,7 @@ export class RembThrottler {
    * `resendIntervalMs` is not a positive number.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * assert.throws(() => new RembThrottler({ onSend: () => {}, sendIntervalMs: -1 }), RangeError);
@@ -166,7 +166,7 @@ export class RembThrottler {
    * @returns The value, or `undefined` before the first send.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const throttler = new RembThrottler({ onSend: () => {} });
@@ -186,7 +186,7 @@ export class RembThrottler {
    * @returns The cap, or `Infinity` while none is set.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const throttler = new RembThrottler({ onSend: () => {} });
@@ -215,7 +215,7 @@ export class RembThrottler {
    * non-negative safe integer, or `nowMs` is not finite.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const sent: [number, readonly number[]][] = [];
@@ -254,7 +254,7 @@ export class RembThrottler {
    * finite.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const sent: [number, readonly number[]][] = [];
@@ -294,7 +294,7 @@ export class RembThrottler {
    * @throws {RangeError} If `nowMs` is not finite.
    * @example
    * ```ts
-   * import { RembThrottler } from "./remb_throttler.ts";
+   * import { RembThrottler } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * let sends = 0;

@@ -63,7 +63,7 @@ export type RtpExtensionForm = "none" | "one-byte" | "two-byte" | "other";
  *
  * @example
  * ```ts
- * import { RtpHeader } from "./rtp_header.ts";
+ * import { RtpHeader } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * const packet = Uint8Array.from([
@@ -117,7 +117,7 @@ export class RtpHeader {
    * @throws {TypeError} If `packet` is not a `Uint8Array`.
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const header = new RtpHeader();
@@ -289,7 +289,7 @@ export class RtpHeader {
    * @throws {RangeError} If `index` is not an integer below `csrcCount`.
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const packet = new Uint8Array(16);
@@ -324,7 +324,7 @@ export class RtpHeader {
    * @throws {RangeError} If `id` is not an integer in [1, 255].
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const packet = new Uint8Array(24);
@@ -365,7 +365,7 @@ export class RtpHeader {
    * @returns `false` when there is no further element.
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const packet = new Uint8Array(20);
@@ -421,7 +421,7 @@ export class RtpHeader {
    * @throws {RangeError} If `id` is not an integer in [1, 255].
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const packet = new Uint8Array(20);
@@ -445,7 +445,7 @@ export class RtpHeader {
    * @returns The message, or an empty string after a successful parse.
    * @example
    * ```ts
-   * import { RtpHeader } from "./rtp_header.ts";
+   * import { RtpHeader } from "@rbe/receiver-gcc";
    * import assert from "node:assert/strict";
    *
    * const header = new RtpHeader();
@@ -515,7 +515,7 @@ export class RtpHeader {
  * @throws {TypeError} If `bytes` is not a `Uint8Array`.
  * @example
  * ```ts
- * import { isRtcp } from "./rtp_header.ts";
+ * import { isRtcp } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  *
  * assert.ok(isRtcp(Uint8Array.of(0x81, 201, 0x00, 0x01))); // Receiver report.

@@ -23,7 +23,7 @@ export type RateControlState = "hold" | "increase" | "decrease";
  * @returns 0, 1 or 2.
  * @example
  * ```ts
- * import { usageSeverity } from "./types.ts";
+ * import { usageSeverity } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * assert.ok(usageSeverity("overusing") > usageSeverity("underusing"));
  * ```

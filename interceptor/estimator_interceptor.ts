@@ -14,6 +14,15 @@
  *   its starting estimate and treats later ones only as a ceiling, so the coordinator announces
  *   `startRembBps` from the first packet until the first estimate (see
  *   {@linkcode EstimatorInterceptorOptions.coordinator}).
+ * - **RTT from RTCP XR** (RFC 3611 §4.4, §4.5). A REMB goes out as a compound behind an XR packet
+ *   holding a Receiver Reference Time block from the REMB's sender SSRC, whenever one is due
+ *   (every 500 ms at most; REMBs go out at least once per `rembIntervalMs`). The REMB comes last
+ *   because werift's parser reads a REMB's SSRC list to the end of the datagram. The sender's
+ *   DLRR answers, read through {@linkcode EstimatorInterceptor.prototype.bindRTCPReader}, are
+ *   matched to the RRTRs sent ({@linkcode ReceiverRtt}) and set the rate controller's RTT, which
+ *   paces libwebrtc's AIMD (200 ms until one is known). Chrome answers every RRTR in its next
+ *   RTCP report without any negotiation (libwebrtc's `RTCPReceiver` stores each RRTR and its
+ *   `RTCPSender` adds a DLRR for it).
  * - **Never throws on the packet path.** Malformed packets and estimator errors are counted; a
  *   writer that throws or rejects is reported to the logger (each cause at most once a second) and
  *   the loop goes on. A REMB produced before a writer is bound is kept (the latest one) and written
@@ -24,6 +33,18 @@
 
 import { readAbsCaptureTime } from "../core/abs_capture_time.ts";
 import type { RembPhase, RembSource } from "../core/receive_side_controller.ts";
+import { REMB_DEFAULTS } from "../core/receive_side_options.ts";
+import { ReceiverRtt, type ReceiverRttStats } from "../core/receiver_rtt.ts";
+import {
+  compactNtp,
+  compactNtpFromMs,
+  DlrrReader,
+  NTP_UNIX_EPOCH_OFFSET_MS,
+  ntpFromMs,
+  type NtpTime,
+  writeXrRrtr,
+  XR_RRTR_BYTES,
+} from "../core/rtcp_xr.ts";
 import { RtpHeader } from "../core/rtp_header.ts";
 import type { PacketInfo } from "../core/types.ts";
 import { performanceClock } from "../workers/clock.ts";
@@ -39,6 +60,7 @@ import type { ReceiveCoordinator } from "../workers/receive_coordinator.ts";
 import type {
   Interceptor,
   InterceptorFactory,
+  RTCPReader,
   RTCPWriter,
   RTPAttributes,
   RTPReader,
@@ -59,6 +81,7 @@ import {
 import { LogLimiter } from "./_log_limiter.ts";
 
 export type { RembPhase } from "../core/receive_side_controller.ts";
+export type { ReceiverRttOptions, ReceiverRttStats, RttRejection } from "../core/receiver_rtt.ts";
 export type { SendTimeSource } from "./stream_binding.ts";
 export type {
   EstimatorInterceptorOptions,
@@ -69,7 +92,10 @@ export type {
 /** What a {@linkcode EstimatorInterceptor} tells its listeners, in order. */
 export type EstimatorEvent =
   | {
-    /** The estimator produced an estimate, exactly where libwebrtc's receiver would. */
+    /**
+     * The estimator produced an estimate (where libwebrtc's receiver would with transport
+     * grouping; per-stream grouping fuses one pipeline per SSRC).
+     */
     type: "estimate";
     /** Clock time, ms. */
     timeMs: number;
@@ -91,10 +117,27 @@ export type EstimatorEvent =
     source: RembSource;
     /** Whether it went to a writer; otherwise it is kept until one is bound. */
     written: boolean;
-    /** The RTCP bytes. */
+    /** The REMB packet's bytes (what is written is this, behind an XR RRTR packet when one is due). */
     packet: Uint8Array;
   }
+  | {
+    /** A DLRR answer to one of the RRTRs sent gave an RTT sample. */
+    type: "rtt";
+    /** Clock time of the RTCP packet's arrival, ms. */
+    timeMs: number;
+    /** The sample, ms. */
+    sampleMs: number;
+    /** The smoothed RTT, ms; the rate controller now uses it rounded to whole ms. */
+    rttMs: number;
+  }
   | CoordinatorEvent;
+
+/**
+ * Where the RTT the rate controller uses comes from: `"default"` (libwebrtc's 200 ms, none known
+ * yet), `"measured"` (the last DLRR answer), `"application"` (the last
+ * {@linkcode EstimatorInterceptor.prototype.setRtt} call). The later of the last two wins.
+ */
+export type RttSource = "default" | "measured" | "application";
 
 /** Per-stream figures in {@linkcode EstimatorInterceptorStats}. */
 export interface InterceptorStreamStats {
@@ -114,12 +157,12 @@ export interface EstimatorInterceptorStats {
   id: string;
   /** Who decides the REMB. */
   phase: RembPhase;
-  /** The estimator's latest estimate, bps (0 without one). */
-  estimateBps: number;
-  /** The bitrate of the last REMB produced, bps. */
+  /** The estimator's latest estimate, bps; `undefined` without a valid one. */
+  estimateBps: number | undefined;
+  /** The bitrate of the last REMB produced, bps; `undefined` before the first. */
   lastRembBps: number | undefined;
-  /** Payload + padding bytes received over the last second, as bps. */
-  incomingRateBps: number;
+  /** Payload + padding bytes received over the last second, as bps; `undefined` while unknown. */
+  incomingRateBps: number | undefined;
   /** Packets estimated. */
   packets: number;
   /** Packets whose RTP header did not parse; not estimated. */
@@ -142,6 +185,21 @@ export interface EstimatorInterceptorStats {
   rembsSuperseded: number;
   /** 1 while the latest REMB waits for a writer to be bound, else 0. */
   rembsWaiting: number;
+  /** Where the rate controller's RTT (`estimator.rttMs`, in whole ms when measured) comes from. */
+  rttSource: RttSource;
+  /**
+   * The RTT measured from DLRR answers (smoothed), ms; `undefined` until the sender answered an
+   * RRTR, and with `receiverRtt: false`.
+   */
+  rttMs: number | undefined;
+  /** RTCP packets read through the bound RTCP readers. */
+  rtcpPackets: number;
+  /** RTCP packets with malformed bytes (passed on all the same; their sound part is read). */
+  malformedRtcpPackets: number;
+  /** RTCP packets the interceptor failed to read with an error (none expected). */
+  rtcpErrors: number;
+  /** The RTT measurement's figures; `undefined` with `receiverRtt: false`. */
+  receiverRtt: ReceiverRttStats | undefined;
   /** Bound streams. */
   streams: InterceptorStreamStats[];
   /** The coordinator's own figures. */
@@ -268,8 +326,11 @@ export class EstimatorInterceptorFactory implements InterceptorFactory {
  * const packet = new Uint8Array(1200);
  * packet.set([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0x12, 0x34]);
  * reader.read(packet);
- * // The first packet brings the start bitrate, listing the stream.
- * assert.deepEqual(decodeRemb(rembs[0]), { senderSsrc: 1, mediaSsrc: 0, bitrateBps: 1_000_000, ssrcs: [0x1234] });
+ * // The first packet brings the start bitrate, listing the stream: an RTCP XR packet with a
+ * // Receiver Reference Time block (20 bytes), then a REMB of 24 bytes.
+ * assert.equal(rembs[0].length, 20 + 24);
+ * assert.equal(rembs[0][1], 207); // XR
+ * assert.deepEqual(decodeRemb(rembs[0].subarray(20)), { senderSsrc: 1, mediaSsrc: 0, bitrateBps: 1_000_000, ssrcs: [0x1234] });
  * await interceptor.close();
  * ```
  */
@@ -289,6 +350,13 @@ export class EstimatorInterceptor implements Interceptor {
   };
   readonly #bindings = new Map<number, Binding>();
   readonly #listeners: ((event: EstimatorEvent) => void)[] = [];
+  readonly #dlrr = new DlrrReader();
+  readonly #rtt: ReceiverRtt | undefined;
+  readonly #senderSsrc: number;
+  /** Clock ms to ms since the NTP epoch: the RRTRs carry wall-clock time as RFC 3611 asks. */
+  readonly #ntpOffsetMs: number;
+  /** The next RRTR's fields, rewritten for each. */
+  readonly #rrtr: { senderSsrc: number; ntp: NtpTime };
 
   #writer: RTCPWriter | undefined;
   #pendingRemb: Uint8Array | undefined;
@@ -304,6 +372,10 @@ export class EstimatorInterceptor implements Interceptor {
   #rembsWritten = 0;
   #rembsSuperseded = 0;
   #rembWriteErrors = 0;
+  #rttSource: RttSource = "default";
+  #rtcpPackets = 0;
+  #malformedRtcpPackets = 0;
+  #rtcpErrors = 0;
 
   readonly #onWriteRejected = (error: unknown): void => {
     this.#rembsWritten--;
@@ -331,6 +403,12 @@ export class EstimatorInterceptor implements Interceptor {
     this.#clock = coordinatorOptions.clock ?? performanceClock;
     this.#log = new LogLimiter(options.logger ?? console);
     this.#estimateStream = options.estimateStream ?? defaultEstimateStream;
+    this.#senderSsrc = coordinatorOptions.senderSsrc ?? REMB_DEFAULTS.senderSsrc;
+    this.#rrtr = { senderSsrc: this.#senderSsrc, ntp: { seconds: 0, fraction: 0 } };
+    this.#rtt = options.receiverRtt === false
+      ? undefined
+      : new ReceiverRtt(this.#senderSsrc, options.receiverRtt);
+    this.#ntpOffsetMs = NTP_UNIX_EPOCH_OFFSET_MS + Date.now() - this.#clock.nowMs();
     this.#coordinator = new (options.offThread ? OffThreadCoordinator : Coordinator)({
       ...coordinatorOptions,
       clock: this.#clock,
@@ -428,10 +506,13 @@ export class EstimatorInterceptor implements Interceptor {
     const previous = this.#bindings.get(info.ssrc);
     if (previous) previous.bound = false;
     this.#bindings.set(info.ssrc, binding);
-    if (binding.source === undefined) return reader;
+    if (binding.source === undefined) {
+      binding.reader = reader;
+      return reader;
+    }
     // Initialised with a fraction, so that V8 keeps the field as an unboxed double from the start.
     const own: RTPAttributes = { arrivalTimeMs: 0.5 };
-    return {
+    binding.reader = {
       read: (packet, attributes = own) => {
         if (attributes === own || !Number.isFinite(attributes.arrivalTimeMs)) {
           attributes.arrivalTimeMs = this.#clock.nowMs();
@@ -440,6 +521,34 @@ export class EstimatorInterceptor implements Interceptor {
         reader.read(packet, attributes);
       },
     };
+    return binding.reader;
+  }
+
+  /**
+   * The reader {@linkcode EstimatorInterceptor.prototype.bindRemoteStream} returned for an SSRC
+   * still bound, so that a stack which routes packets by SSRC needs no table of its own.
+   *
+   * @param ssrc The SSRC.
+   * @returns The reader, or `undefined` when the SSRC is not bound (or after close).
+   * @example
+   * ```ts
+   * import { EstimatorInterceptor } from "@rbe/receiver-gcc";
+   * import assert from "node:assert/strict";
+   * const interceptor = new EstimatorInterceptor("pc", { coordinator: { host: "inline" } });
+   * const info = { ssrc: 5, clockRate: 90_000, mimeType: "video/VP8", rtpHeaderExtensions: [], rtcpFeedback: [] };
+   * const reader = interceptor.bindRemoteStream(info, { read() {} });
+   * assert.equal(interceptor.boundReader(5), reader);
+   * assert.equal(interceptor.boundReader(6), undefined);
+   * await interceptor.close();
+   * ```
+   */
+  boundReader(ssrc: number): RTPReader | undefined {
+    return this.#bindings.get(ssrc)?.reader;
+  }
+
+  /** Streams bound now, estimated or passed through. */
+  get boundStreams(): number {
+    return this.#bindings.size;
   }
 
   /**
@@ -474,6 +583,64 @@ export class EstimatorInterceptor implements Interceptor {
     } catch (error) {
       this.#error("remove", "could not remove stream", error);
     }
+  }
+
+  /**
+   * Binds the connection's incoming RTCP. Packets read through the returned reader are stamped with
+   * the clock (unless their attributes carry an arrival time), searched for DLRR answers to the
+   * RRTRs sent, then passed to `reader` untouched, with the same attributes, even after close.
+   * Malformed packets are counted and passed on; nothing is thrown back.
+   *
+   * @param reader Where RTCP goes next.
+   * @returns The reader the stack must call instead.
+   * @throws {InterceptorClosedError} After close.
+   * @throws {TypeError} `reader` has no read() method.
+   * @example
+   * ```ts
+   * import { EstimatorInterceptor } from "@rbe/receiver-gcc";
+   * import { encodeXrDlrr } from "@rbe/receiver-gcc";
+   * import assert from "node:assert/strict";
+   *
+   * let now = 1000;
+   * const written: Uint8Array[] = [];
+   * const interceptor = new EstimatorInterceptor("pc", {
+   *   coordinator: { host: "inline", clock: { nowMs: () => now }, timers: { setInterval: () => 0, clearInterval() {} } },
+   * });
+   * interceptor.bindRTCPWriter({ write: (packet) => void written.push(packet) });
+   * const rtcp = interceptor.bindRTCPReader({ read() {} });
+   * interceptor.bindRemoteStream(
+   *   { ssrc: 9, clockRate: 90_000, mimeType: "video/VP8", rtpHeaderExtensions: [], rtcpFeedback: [] },
+   *   { read() {} },
+   * ).read(Uint8Array.of(0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9));
+   * // The start REMB went out with an RRTR after it: echo its timestamp as the sender would,
+   * // 30 ms later, after holding it for 10 ms.
+   * const rrtr = written[0].subarray(0, 20);
+   * const lastRr = ((rrtr[14] << 24) | (rrtr[15] << 16) | (rrtr[16] << 8) | rrtr[17]) >>> 0;
+   * now += 30;
+   * rtcp.read(encodeXrDlrr({ senderSsrc: 0xabc, subBlocks: [{ ssrc: 1, lastRr, delaySinceLastRr: 655 }] }));
+   * const stats = interceptor.stats();
+   * assert.ok(Math.abs(stats.rttMs! - 20) < 0.1);
+   * assert.equal(stats.rttSource, "measured");
+   * assert.equal(stats.estimator.rttMs, 20); // The rate controller uses it, in whole ms.
+   * await interceptor.close();
+   * ```
+   */
+  bindRTCPReader(reader: RTCPReader): RTCPReader {
+    if (this.#closed) throw new InterceptorClosedError("bind RTCP reader", this.#id);
+    if (typeof reader !== "object" || reader === null || typeof reader.read !== "function") {
+      throw new TypeError("Cannot bind RTCP reader as 'reader' must have a read() method");
+    }
+    // Initialised with a fraction, so that V8 keeps the field as an unboxed double from the start.
+    const own: RTPAttributes = { arrivalTimeMs: 0.5 };
+    return {
+      read: (packet, attributes = own) => {
+        if (attributes === own || !Number.isFinite(attributes.arrivalTimeMs)) {
+          attributes.arrivalTimeMs = this.#clock.nowMs();
+        }
+        if (!this.#closed) this.#onRtcp(packet, attributes);
+        reader.read(packet, attributes);
+      },
+    };
   }
 
   /**
@@ -524,7 +691,8 @@ export class EstimatorInterceptor implements Interceptor {
    * import assert from "node:assert/strict";
    * const rembs: number[] = [];
    * const interceptor = new EstimatorInterceptor("pc", { coordinator: { host: "inline", timers: { setInterval: () => 0, clearInterval() {} } } });
-   * interceptor.bindRTCPWriter({ write: (p) => void rembs.push(decodeRemb(p).bitrateBps) });
+   * // Each write ends with a REMB (24 bytes with one SSRC), behind an RTCP XR RRTR at times.
+   * interceptor.bindRTCPWriter({ write: (p) => void rembs.push(decodeRemb(p.subarray(-24)).bitrateBps) });
    * const reader = interceptor.bindRemoteStream(
    *   { ssrc: 9, clockRate: 90_000, mimeType: "video/VP8", rtpHeaderExtensions: [], rtcpFeedback: [] },
    *   { read() {} },
@@ -541,7 +709,8 @@ export class EstimatorInterceptor implements Interceptor {
   }
 
   /**
-   * Sets the round-trip time the rate controller uses (libwebrtc assumes 200 ms without one).
+   * Sets the round-trip time the rate controller uses (libwebrtc assumes 200 ms without one). The
+   * next DLRR answer replaces it, unless the interceptor was made with `receiverRtt: false`.
    *
    * @param rttMs Positive, ms.
    * @throws {InterceptorClosedError} After close.
@@ -559,6 +728,7 @@ export class EstimatorInterceptor implements Interceptor {
   setRtt(rttMs: number): void {
     if (this.#closed) throw new InterceptorClosedError("set RTT", this.#id);
     this.#coordinator.setRtt(rttMs);
+    this.#rttSource = "application";
   }
 
   /**
@@ -651,7 +821,7 @@ export class EstimatorInterceptor implements Interceptor {
     return {
       id: this.#id,
       phase: this.#phase,
-      estimateBps: this.#coordinator.getEstimate(),
+      estimateBps: this.#coordinator.getEstimate() || undefined,
       lastRembBps: this.#lastRembBps,
       incomingRateBps: estimator.incomingRateBps,
       packets: this.#packets,
@@ -663,6 +833,12 @@ export class EstimatorInterceptor implements Interceptor {
       rembWriteErrors: this.#rembWriteErrors,
       rembsSuperseded: this.#rembsSuperseded,
       rembsWaiting: this.#pendingRemb === undefined ? 0 : 1,
+      rttSource: this.#rttSource,
+      rttMs: this.#rtt?.stats().rttMs,
+      rtcpPackets: this.#rtcpPackets,
+      malformedRtcpPackets: this.#malformedRtcpPackets,
+      rtcpErrors: this.#rtcpErrors,
+      receiverRtt: this.#rtt?.stats(),
       streams,
       estimator,
     };
@@ -734,6 +910,48 @@ export class EstimatorInterceptor implements Interceptor {
     }
   }
 
+  // The attributes, not their number: a double passed to a call that is not inlined is boxed.
+  #onRtcp(bytes: Uint8Array, attributes: RTPAttributes): void {
+    try {
+      this.#rtcpPackets++;
+      if (!(bytes instanceof Uint8Array)) {
+        this.#malformedRtcpPackets++;
+        return;
+      }
+      const reader = this.#dlrr;
+      const rtt = this.#rtt;
+      reader.reset(bytes);
+      let rttMs = 0; // Whole ms: as libwebrtc's RTT reaches its rate controller, and never boxed.
+      if (rtt === undefined) {
+        while (reader.next()); // Walked only to count malformed packets.
+      } else {
+        const ntpMs = attributes.arrivalTimeMs + this.#ntpOffsetMs;
+        // As an int32, a small integer to V8: passed to a call that is not inlined without boxing.
+        const now = ntpMs >= 0 && ntpMs < Infinity ? compactNtpFromMs(ntpMs) | 0 : 0;
+        while (reader.next()) {
+          const taken = rtt.onDlrr(reader, now);
+          if (taken > 0) rttMs = taken;
+        }
+      }
+      if (reader.error !== undefined) this.#malformedRtcpPackets++;
+      if (rttMs > 0) {
+        this.#coordinator.setRtt(rttMs);
+        this.#rttSource = "measured";
+        if (this.#listeners.length > 0) {
+          this.#emit({
+            type: "rtt",
+            timeMs: attributes.arrivalTimeMs,
+            sampleMs: rtt!.lastSampleMs,
+            rttMs: rtt!.rttMs,
+          });
+        }
+      }
+    } catch (error) {
+      this.#rtcpErrors++;
+      this.#error("rtcp", "RTCP packet not read", error);
+    }
+  }
+
   // --- what the coordinator reports ---------------------------------------------------------------
 
   #onEstimate(bitrateBps: number, ssrcs: readonly number[]): void {
@@ -769,9 +987,9 @@ export class EstimatorInterceptor implements Interceptor {
     });
   }
 
-  #write(packet: Uint8Array): void {
+  #write(remb: Uint8Array): void {
     try {
-      const result = this.#writer!.write(packet);
+      const result = this.#writer!.write(this.#withRrtr(remb));
       this.#rembsWritten++;
       if (result && typeof result.then === "function") {
         result.then(undefined, this.#onWriteRejected);
@@ -779,6 +997,24 @@ export class EstimatorInterceptor implements Interceptor {
     } catch (error) {
       this.#writeFailed(error);
     }
+  }
+
+  /**
+   * The REMB behind an XR packet with an RRTR stamped now when one is due (recorded as sent), in
+   * one new buffer.
+   */
+  #withRrtr(remb: Uint8Array): Uint8Array {
+    const rtt = this.#rtt;
+    const nowMs = this.#clock.nowMs();
+    const ntpMs = nowMs + this.#ntpOffsetMs;
+    if (rtt === undefined || !rtt.rrtrDue(nowMs) || !(ntpMs >= 0 && ntpMs < Infinity)) return remb;
+    const rrtr = this.#rrtr;
+    ntpFromMs(ntpMs, rrtr.ntp);
+    const packet = new Uint8Array(XR_RRTR_BYTES + remb.length);
+    writeXrRrtr(packet, 0, rrtr);
+    packet.set(remb, XR_RRTR_BYTES);
+    rtt.onRrtrSent(compactNtp(rrtr.ntp), nowMs);
+    return packet;
   }
 
   #writeFailed(error: unknown): void {

@@ -1,7 +1,7 @@
 /**
  * The interceptor contract, after Pion's `interceptor` package, in TypeScript: a WebRTC stack binds
- * each remote stream's RTP reader and its RTCP writer to an interceptor, which observes the packets
- * going in and writes RTCP of its own going out.
+ * each remote stream's RTP reader, the connection's RTCP reader and its RTCP writer to an
+ * interceptor, which observes the packets going in and writes RTCP of its own going out.
  *
  * Pion's readers are pulled (`Read(b, attributes)`); TypeScript stacks push packets from events, so
  * here a reader is called with each packet, and an interceptor wraps it: the wrapped reader looks at
@@ -27,7 +27,7 @@ export const TRANSPORT_WIDE_CC_URI =
  *
  * @example
  * ```ts
- * import { ABS_SEND_TIME_URI, type RTPHeaderExtension } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI, type RTPHeaderExtension } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const extension: RTPHeaderExtension = { uri: ABS_SEND_TIME_URI, id: 3 };
  * assert.equal(extension.id, 3);
@@ -63,7 +63,7 @@ export interface RTCPFeedback {
  *
  * @example
  * ```ts
- * import { ABS_SEND_TIME_URI, type StreamInfo } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI, type StreamInfo } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const info: StreamInfo = {
  *   ssrc: 0x1234,
@@ -89,8 +89,8 @@ export interface StreamInfo {
 }
 
 /**
- * What travels with a packet along a chain of readers (Pion's `Attributes`, reduced to what the
- * receive side uses). Readers pass one object on instead of loose numbers, which a call that is not
+ * What travels with a packet along a chain of readers, RTP or RTCP (Pion's `Attributes`, reduced
+ * to what the receive side uses). Readers pass one object on instead of loose numbers, which a call that is not
  * inlined would box: the chain stays allocation-free. The object is reused from packet to packet:
  * read it during the call, never keep it.
  *
@@ -136,6 +136,33 @@ export interface RTPReader {
 }
 
 /**
+ * Where a stack hands each received RTCP packet (Pion's `RTCPReader`): one per connection, for
+ * every compound packet of every stream. An interceptor returns a reader that wraps the one it was
+ * given: it observes the packet and then passes it on, untouched, with the same attributes.
+ *
+ * @example
+ * ```ts
+ * import type { RTCPReader } from "./interceptor.ts";
+ * import assert from "node:assert/strict";
+ * const types: number[] = [];
+ * const reader: RTCPReader = { read: (packet) => types.push(packet[1]) };
+ * reader.read(Uint8Array.of(0x80, 200, 0, 6)); // The start of a sender report.
+ * assert.deepEqual(types, [200]);
+ * ```
+ */
+export interface RTCPReader {
+  /**
+   * Takes one received RTCP packet, compound or not (after SRTCP decryption, without the SRTCP
+   * index and tag). Neither the packet nor its bytes are kept.
+   *
+   * @param packet The RTCP packets of one datagram, back to back.
+   * @param attributes What travels with it; omitted (or with a non-finite arrival time), the first
+   * reader of the chain stamps the arrival on entry.
+   */
+  read(packet: Uint8Array, attributes?: RTPAttributes): void;
+}
+
+/**
  * Where an interceptor writes its RTCP packets. A writer may return a promise; a rejection is
  * reported, never thrown back into the interceptor.
  *
@@ -164,7 +191,7 @@ export interface RTCPWriter {
  *
  * @example
  * ```ts
- * import type { Interceptor, RTCPWriter, RTPReader, StreamInfo } from "./interceptor.ts";
+ * import type { Interceptor, RTCPReader, RTCPWriter, RTPReader, StreamInfo } from "./interceptor.ts";
  * import assert from "node:assert/strict";
  *
  * // An interceptor that counts packets and passes everything through.
@@ -177,6 +204,7 @@ export interface RTCPWriter {
  *     },
  *   }),
  *   unbindRemoteStream() {},
+ *   bindRTCPReader: (reader: RTCPReader) => reader,
  *   bindRTCPWriter: (writer: RTCPWriter) => writer,
  *   close: () => Promise.resolve(),
  * };
@@ -201,6 +229,14 @@ export interface Interceptor {
    * @param info The stream, as it was bound (its SSRC identifies it).
    */
   unbindRemoteStream(info: StreamInfo): void;
+  /**
+   * Binds the connection's incoming RTCP: packets read through the returned reader are observed,
+   * then passed to `reader`.
+   *
+   * @param reader Where RTCP goes next.
+   * @returns The reader the stack must call instead of `reader`.
+   */
+  bindRTCPReader(reader: RTCPReader): RTCPReader;
   /**
    * Gives the interceptor the connection's RTCP writer.
    *
@@ -230,6 +266,7 @@ export interface Interceptor {
  *     return {
  *       bindRemoteStream: (_info, reader) => reader,
  *       unbindRemoteStream() {},
+ *       bindRTCPReader: (reader) => reader,
  *       bindRTCPWriter: (writer) => writer,
  *       close: () => Promise.resolve(),
  *     };

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkReceiverRttOptions, type ReceiverRttOptions } from "../core/receiver_rtt.ts";
 import { checkCoordinatorOptions, type CoordinatorOptions } from "../workers/coordinator.ts";
 import type { OffThreadCoordinatorOptions } from "../workers/off_thread.ts";
 import type { StreamInfo } from "./interceptor.ts";
@@ -65,6 +66,18 @@ export interface EstimatorInterceptorOptions {
   logger?: Logger;
   /** Called with each interceptor the factory makes, before it sees any packet. */
   onNewInterceptor?: (id: string, interceptor: EstimatorInterceptor) => void;
+  /**
+   * The round-trip time measured with RTCP XR (RFC 3611): a REMB goes out as a compound behind a
+   * Receiver Reference Time block, sent from the REMB's sender SSRC, whenever one is due
+   * (`intervalMs`), and the sender's
+   * DLRR answers, read through {@linkcode EstimatorInterceptor.prototype.bindRTCPReader}, set the
+   * rate controller's RTT (libwebrtc's AIMD paces its additive increase by it; 200 ms until one is
+   * known). `false` sends no RRTR and leaves the RTT to
+   * {@linkcode EstimatorInterceptor.prototype.setRtt}.
+   *
+   * @default {{}}
+   */
+  receiverRtt?: ReceiverRttOptions | false;
 }
 
 /** What the interceptor announces until the first estimate when `startRembBps` is not given. */
@@ -111,7 +124,7 @@ export function checkInterceptorOptions(options: EstimatorInterceptorOptions): v
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot create interceptor as 'options' must be an object");
   }
-  const { coordinator, estimateStream, logger, onNewInterceptor, offThread } = options;
+  const { coordinator, estimateStream, logger, onNewInterceptor, offThread, receiverRtt } = options;
   if (coordinator !== undefined && (typeof coordinator !== "object" || coordinator === null)) {
     throw new TypeError(
       `Cannot create interceptor as 'coordinator' must be an object: current type is ${typeof coordinator}`,
@@ -144,6 +157,16 @@ export function checkInterceptorOptions(options: EstimatorInterceptorOptions): v
     throw new TypeError(
       `Cannot create interceptor as 'offThread' must be a boolean: current type is ${typeof offThread}`,
     );
+  }
+  if (receiverRtt !== undefined && receiverRtt !== false) {
+    if (typeof receiverRtt !== "object" || receiverRtt === null) {
+      throw new TypeError(
+        `Cannot create interceptor as 'receiverRtt' must be an object or false: current value is ${
+          String(receiverRtt)
+        }`,
+      );
+    }
+    checkReceiverRttOptions(receiverRtt);
   }
   // The coordinator's own rules, checked now rather than at the first connection.
   checkCoordinatorOptions(coordinatorOptionsOf(options) as CoordinatorOptions);

@@ -9,6 +9,7 @@ import {
   ABS_CAPTURE_TIME_URI,
   ABS_SEND_TIME_URI,
   type RTPHeaderExtension,
+  type RTPReader,
   type StreamInfo,
 } from "./interceptor.ts";
 
@@ -27,6 +28,8 @@ export interface Binding {
   bound: boolean;
   /** Packets estimated. */
   packets: number;
+  /** The reader the stack calls for this stream (set by the interceptor once bound). */
+  reader: RTPReader | undefined;
 }
 
 /**
@@ -39,7 +42,7 @@ export interface Binding {
  * @example
  * ```ts
  * import { newBinding } from "./stream_binding.ts";
- * import { ABS_SEND_TIME_URI } from "./interceptor.ts";
+ * import { ABS_SEND_TIME_URI } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const info = {
  *   ssrc: 5, clockRate: 90_000, mimeType: "video/VP8",
@@ -62,7 +65,14 @@ export function newBinding(
     rtpHeaderExtensions: info.rtpHeaderExtensions.map(({ uri, id }) => ({ uri, id })),
     rtcpFeedback: info.rtcpFeedback.map((f) => ({ ...f })),
   };
-  const none: Binding = { info: copy, source: undefined, extensionId: 0, bound: true, packets: 0 };
+  const none: Binding = {
+    info: copy,
+    source: undefined,
+    extensionId: 0,
+    bound: true,
+    packets: 0,
+    reader: undefined,
+  };
   if (!estimated) return none;
   const extensions: readonly RTPHeaderExtension[] = copy.rtpHeaderExtensions;
   const absSendTime = extensions.find((e) => e.uri === ABS_SEND_TIME_URI);

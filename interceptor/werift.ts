@@ -13,16 +13,23 @@
  *   libwebrtc feeds its estimator), stamped on receipt with the interceptor's clock and read from
  *   its raw bytes. A new SSRC is bound to the interceptor at its first packet, with the header
  *   extensions and codec of the transceiver whose payload type it uses.
- * - **REMB** goes out through werift's SRTCP path, on every transport that has delivered RTP, as a
- *   standalone RTCP packet of our own encoding.
+ * - **REMB** goes out through werift's SRTCP path, on every transport that has delivered RTP, as an
+ *   RTCP packet of our own encoding (behind an XR Receiver Reference Time block when one is due).
+ * - **Incoming RTCP** reaches the interceptor's RTCP reader, for the sender's DLRR answers (the
+ *   receiver's RTT). werift hands its own subscribers only the RTCP packets it can parse, and it
+ *   parses no XR (packet type 207) at all; so the adapter takes each SRTCP datagram where werift
+ *   does, from the transport's ICE connection (`iceTransport.connection.onData`), and decrypts a
+ *   copy with the transport's own SRTCP session (`srtcp.decrypt`, which keeps no replay state, so
+ *   werift's own decryption of the datagram is unaffected). RTP datagrams are told apart by their
+ *   second byte (RFC 5761) and left alone.
  *
  * **werift versions.** werift 0.24.1 to 0.25.x ({@linkcode SUPPORTED_WERIFT_VERSIONS}) are
  * supported and tested (the oldest and the newest on each change). The package depends on
  * `werift@^0.25.0`: Deno's npm specifiers take one caret or tilde range. An application on werift
  * 0.24 (werift 0.25 declares Node.js 22, 0.24 Node.js 16) passes its own connection to
  * {@linkcode attachEstimator}. The adapter uses werift's public API: the connection's
- * `dtlsTransports`, `getTransceivers()` and `connectionStateChange`, each transport's `onRtp` and
- * `sendRtcp()`; it wraps the connection's `setRemoteDescription` and `setLocalDescription`, and
+ * `dtlsTransports`, `getTransceivers()` and `connectionStateChange`, each transport's `onRtp`,
+ * `sendRtcp()`, `srtcp` and `iceTransport.connection.onData`; it wraps the connection's `setRemoteDescription` and `setLocalDescription`, and
  * reads a packet's bytes from the buffer werift decrypted it into when its layout checks out
  * (`RtpPacket.serialize()` otherwise). A connection that lacks one of these is refused with a
  * `TypeError` naming it.
@@ -55,8 +62,10 @@ import {
   EstimatorInterceptorFactory,
   type EstimatorInterceptorOptions,
 } from "./estimator_interceptor.ts";
+import { isRtcp } from "../core/rtp_header.ts";
 import {
   ABS_SEND_TIME_URI,
+  type RTCPReader,
   type RTCPWriter,
   type RTPAttributes,
   type RTPReader,
@@ -97,6 +106,12 @@ export interface WeriftEstimationOptions {
    */
   onRtp?: (packet: Uint8Array, arrivalTimeMs: number) => void;
   /**
+   * Called with every RTCP datagram after the estimator has seen it: its decrypted bytes (the RTCP
+   * packets of the datagram back to back, valid only during the call) and its arrival time on the
+   * estimator's clock.
+   */
+  onRtcp?: (packet: Uint8Array, arrivalTimeMs: number) => void;
+  /**
    * SSRCs bound at once per connection; packets of further SSRCs are counted and not estimated.
    *
    * @default {256}
@@ -118,6 +133,15 @@ export interface WeriftAdapterStats {
   boundSsrcs: number[];
   /** REMB send calls werift rejected. */
   rtcpSendErrors: number;
+  /** SRTCP datagrams received on the hooked transports, decrypted and read by the estimator. */
+  rtcpPackets: number;
+  /** SRTCP datagrams that did not decrypt (werift drops them too). */
+  rtcpDecryptErrors: number;
+  /**
+   * The RTT measured from the sender's DLRR answers, ms (the estimator's `rttMs`); `undefined`
+   * until the sender answered one of the RRTRs sent with the REMB.
+   */
+  rttMs: number | undefined;
 }
 
 /** A werift peer connection with its estimator attached; its methods may be destructured. */
@@ -304,11 +328,13 @@ export function attachEstimator(
     throw new TypeError("Cannot attach estimator as 'options' must be an object");
   }
   checkPeerConnection(pc);
-  const { onRtp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
-  if (onRtp !== undefined && typeof onRtp !== "function") {
-    throw new TypeError(
-      `Cannot attach estimator as 'onRtp' must be a function: current type is ${typeof onRtp}`,
-    );
+  const { onRtp, onRtcp, maxBoundSsrcs = DEFAULT_MAX_BOUND_SSRCS } = options;
+  for (const [name, value] of [["onRtp", onRtp], ["onRtcp", onRtcp]] as const) {
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(
+        `Cannot attach estimator as '${name}' must be a function: current type is ${typeof value}`,
+      );
+    }
   }
   if (!Number.isInteger(maxBoundSsrcs) || maxBoundSsrcs < 1) {
     throw new RangeError(
@@ -320,7 +346,7 @@ export function attachEstimator(
     : (options.estimator instanceof EstimatorInterceptorFactory
       ? options.estimator
       : new EstimatorInterceptorFactory(options.estimator)).newInterceptor(pc.id);
-  return new WeriftAdapter(pc, estimator, onRtp, maxBoundSsrcs);
+  return new WeriftAdapter(pc, estimator, { onRtp, onRtcp, maxBoundSsrcs });
 }
 
 /** What the adapter needs of a connection, and of each DTLS transport, by werift's names. */
@@ -338,6 +364,12 @@ const CONNECTION_FEATURES: [string, (pc: RTCPeerConnection) => boolean][] = [
 const TRANSPORT_FEATURES: [string, (transport: RTCDtlsTransport) => boolean][] = [
   ["RTCDtlsTransport.onRtp", (transport) => isEvent(transport.onRtp)],
   ["RTCDtlsTransport.sendRtcp()", (transport) => typeof transport.sendRtcp === "function"],
+  // Set once DTLS has its keys; the property exists from the start.
+  ["RTCDtlsTransport.srtcp", (transport) => "srtcp" in transport],
+  [
+    "RTCDtlsTransport.iceTransport.connection.onData",
+    (transport) => isEvent(transport.iceTransport?.connection?.onData),
+  ],
 ];
 
 function isEvent(value: unknown): boolean {
@@ -376,12 +408,30 @@ function withFeedback(
 }
 
 const PASS: RTPReader = { read() {} };
+const PASS_RTCP: RTCPReader = { read() {} };
+
+/** A reader that hands each packet to an application's callback, which may throw. */
+function observer(
+  callback: ((packet: Uint8Array, arrivalTimeMs: number) => void) | undefined,
+  name: string,
+  estimator: EstimatorInterceptor,
+): RTPReader | undefined {
+  if (!callback) return undefined;
+  return {
+    read: (packet, attributes) => {
+      try {
+        callback(packet, attributes?.arrivalTimeMs ?? estimator.clock.nowMs());
+      } catch (error) {
+        console.error(`werift adapter: ${name} threw`, error);
+      }
+    },
+  };
+}
 
 class WeriftAdapter implements WeriftEstimation {
   readonly pc: RTCPeerConnection;
   readonly estimator: EstimatorInterceptor;
   readonly #maxBoundSsrcs: number;
-  readonly #readers = new Map<number, RTPReader>();
   readonly #hooked = new Map<RTCDtlsTransport, () => void>();
   readonly #active: RTCDtlsTransport[] = []; // transports that delivered RTP, where REMB goes
   readonly #unsubscribe: (() => void)[] = [];
@@ -389,33 +439,29 @@ class WeriftAdapter implements WeriftEstimation {
   readonly #originalSetLocal: RTCPeerConnection["setLocalDescription"];
   readonly #observer: RTPReader;
   readonly #attributes: RTPAttributes = { arrivalTimeMs: 0.5 }; // A fraction: an unboxed double.
+  readonly #rtcpAttributes: RTPAttributes = { arrivalTimeMs: 0.5 };
+  readonly #rtcpReader: RTCPReader;
   #writerBound = false;
   #detached = false;
   #rtpPackets = 0;
   #unroutedPackets = 0;
   #reserializedPackets = 0;
   #rtcpSendErrors = 0;
+  #rtcpPackets = 0;
+  #rtcpDecryptErrors = 0;
 
   constructor(
     pc: RTCPeerConnection,
     estimator: EstimatorInterceptor,
-    onRtp: ((packet: Uint8Array, arrivalTimeMs: number) => void) | undefined,
-    maxBoundSsrcs: number,
+    options: Pick<WeriftEstimationOptions, "onRtp" | "onRtcp"> & { maxBoundSsrcs: number },
   ) {
     this.pc = pc;
     this.estimator = estimator;
-    this.#maxBoundSsrcs = maxBoundSsrcs;
-    this.#observer = onRtp
-      ? {
-        read: (packet, attributes) => {
-          try {
-            onRtp(packet, attributes?.arrivalTimeMs ?? estimator.clock.nowMs());
-          } catch (error) {
-            console.error("werift adapter: onRtp threw", error);
-          }
-        },
-      }
-      : PASS;
+    this.#maxBoundSsrcs = options.maxBoundSsrcs;
+    this.#observer = observer(options.onRtp, "onRtp", estimator) ?? PASS;
+    this.#rtcpReader = estimator.bindRTCPReader(
+      observer(options.onRtcp, "onRtcp", estimator) ?? PASS_RTCP,
+    );
 
     // Strip transport-cc before werift reads a remote description; hook transports once they
     // exist. Both are instance properties, so the class's own methods are untouched.
@@ -463,8 +509,11 @@ class WeriftAdapter implements WeriftEstimation {
       unroutedPackets: this.#unroutedPackets,
       reserializedPackets: this.#reserializedPackets,
       transports: this.#hooked.size,
-      boundSsrcs: [...this.#readers.keys()].filter((ssrc) => this.#readers.get(ssrc) !== PASS),
+      boundSsrcs: this.estimator.stats().streams.map((stream) => stream.ssrc),
       rtcpSendErrors: this.#rtcpSendErrors,
+      rtcpPackets: this.#rtcpPackets,
+      rtcpDecryptErrors: this.#rtcpDecryptErrors,
+      rttMs: this.estimator.closed ? undefined : this.estimator.stats().rttMs,
     };
   };
 
@@ -475,7 +524,6 @@ class WeriftAdapter implements WeriftEstimation {
     for (const unsubscribe of this.#hooked.values()) unsubscribe();
     this.#hooked.clear();
     this.#active.length = 0;
-    this.#readers.clear();
     this.pc.setRemoteDescription = this.#originalSetRemote;
     this.pc.setLocalDescription = this.#originalSetLocal;
     return this.estimator.close();
@@ -487,10 +535,6 @@ class WeriftAdapter implements WeriftEstimation {
   };
 
   #renegotiated(): void {
-    // Payload types may have changed: SSRCs turned away for an unknown one get another chance.
-    for (const [ssrc, reader] of this.#readers) {
-      if (reader === PASS) this.#readers.delete(ssrc);
-    }
     this.#hookTransports();
   }
 
@@ -499,8 +543,14 @@ class WeriftAdapter implements WeriftEstimation {
     for (const transport of this.pc.dtlsTransports) {
       if (this.#hooked.has(transport)) continue;
       checkTransport(transport);
-      const subscription = transport.onRtp.subscribe((rtp) => this.#onPacket(transport, rtp));
-      this.#hooked.set(transport, () => subscription.unSubscribe());
+      const rtp = transport.onRtp.subscribe((packet) => this.#onPacket(transport, packet));
+      const datagrams = transport.iceTransport.connection.onData.subscribe((data) =>
+        this.#onDatagram(transport, data)
+      );
+      this.#hooked.set(transport, () => {
+        rtp.unSubscribe();
+        datagrams.unSubscribe();
+      });
     }
   }
 
@@ -512,7 +562,7 @@ class WeriftAdapter implements WeriftEstimation {
       this.#rtpPackets++;
       if (!this.#active.includes(transport)) this.#activate(transport);
       const ssrc = rtp.header.ssrc;
-      let reader = this.#readers.get(ssrc);
+      let reader = this.estimator.boundReader(ssrc);
       if (reader === undefined) reader = this.#bind(ssrc, rtp.header.payloadType);
       if (reader === PASS) {
         this.#unroutedPackets++;
@@ -522,6 +572,29 @@ class WeriftAdapter implements WeriftEstimation {
       reader.read(this.#rawBytes(rtp), attributes);
     } catch (error) {
       console.error("werift adapter: packet not handled", error);
+    }
+  }
+
+  /** A datagram on a hooked transport's ICE connection: SRTCP goes to the RTCP reader. */
+  #onDatagram(transport: RTCDtlsTransport, data: Uint8Array): void {
+    // RTP (and STUN, DTLS) are left to werift: only RTCP's packet types (RFC 5761 §4) go on.
+    if (this.#detached || data.length < 8 || !isRtcp(data)) return;
+    const attributes = this.#rtcpAttributes;
+    attributes.arrivalTimeMs = this.estimator.clock.nowMs(); // On receipt, before decryption.
+    const srtcp = transport.srtcp;
+    if (srtcp === undefined || !transport.srtpStarted) return;
+    let packet: Uint8Array;
+    try {
+      packet = srtcp.decrypt(data as Buffer);
+    } catch {
+      this.#rtcpDecryptErrors++;
+      return;
+    }
+    this.#rtcpPackets++;
+    try {
+      this.#rtcpReader.read(packet, attributes);
+    } catch (error) {
+      console.error("werift adapter: RTCP packet not handled", error);
     }
   }
 
@@ -562,16 +635,12 @@ class WeriftAdapter implements WeriftEstimation {
     this.estimator.bindRTCPWriter(writer);
   }
 
+  // SSRCs of an unknown payload type stay unbound, so a renegotiation can still route them.
   #bind(ssrc: number, payloadType: number): RTPReader {
-    if (this.#readers.size >= this.#maxBoundSsrcs) return PASS; // Not remembered: counted each time.
+    if (this.estimator.boundStreams >= this.#maxBoundSsrcs) return PASS; // Counted each time.
     const info = this.#streamInfo(ssrc, payloadType);
-    if (!info) {
-      this.#readers.set(ssrc, PASS);
-      return PASS;
-    }
-    const reader = this.estimator.bindRemoteStream(info, this.#observer);
-    this.#readers.set(ssrc, reader);
-    return reader;
+    if (!info) return PASS;
+    return this.estimator.bindRemoteStream(info, this.#observer);
   }
 
   #streamInfo(ssrc: number, payloadType: number): StreamInfo | undefined {

@@ -310,6 +310,16 @@ function foundReport(
   return lines;
 }
 
+// What timed a stream: its abs-send-time ID only if packets carried it, else RTP timestamps.
+function sendTimeColumn(
+  id: number | undefined,
+  extensions: readonly { id: number; threeBytePackets: number }[],
+): string {
+  if (id === undefined) return "none (RTP timestamps)";
+  const carried = extensions.some((e) => e.id === id && e.threeBytePackets > 0);
+  return carried ? String(id) : `${id} absent (RTP timestamps)`;
+}
+
 function summaryReport(replay: CaptureReplay, options: CliOptions): string[] {
   const { summary, plan, scan } = replay;
   const lines = ["summary"];
@@ -319,11 +329,11 @@ function summaryReport(replay: CaptureReplay, options: CliOptions): string[] {
       formatSsrc(p.ssrc),
       count(stream.packets),
       ((stream.lastTimeUs - stream.firstTimeUs) / 1e6).toFixed(2),
-      p.absSendTimeId === undefined ? "none" : String(p.absSendTimeId),
+      sendTimeColumn(p.absSendTimeId, stream.extensions),
     ];
   });
   lines.push(
-    ...table(["stream", "packets", "duration s", "ext ID"], rows, [false, true, true, true]),
+    ...table(["stream", "packets", "duration s", "send time"], rows, [false, true, true, false]),
   );
   lines.push(
     `  ${options.grouping} grouping, ${options.filter} filter${

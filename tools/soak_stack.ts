@@ -58,7 +58,8 @@ let rembs = 0;
 interceptor.bindRTCPWriter({
   write(packet) {
     rembs++;
-    const bps = decodeRemb(packet).bitrateBps;
+    // The REMB comes last, behind an RTCP XR Receiver Reference Time packet (20 bytes) at times.
+    const bps = decodeRemb(packet[1] === 207 ? packet.subarray(20) : packet).bitrateBps;
     if (!Number.isFinite(bps)) broken = true;
     estimates.push(bps);
   },

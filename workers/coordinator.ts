@@ -18,12 +18,12 @@
  * @module
  */
 
+import { checkRtt, checkSsrc } from "../core/receive_side_options.ts";
 import { callSafely, report } from "../core/_callbacks.ts";
 import { msToUs, usToMs } from "../core/_math.ts";
 import { absSendTimeToTicks } from "../core/abs_send_time.ts";
 import type { LaneConfig } from "../core/delay_pipeline.ts";
 import { type EstimatorKind, LaneTable } from "../core/lane_table.ts";
-import { INITIAL_THRESHOLD_MS } from "../core/overuse_detector.ts";
 import { FLAG_RESET_FILTER, type PacketBatch } from "../core/packet_batch.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { ReceiveSideController } from "../core/receive_side_controller.ts";
@@ -213,6 +213,24 @@ export class Coordinator implements ReceiveCoordinator {
   onPacket(packet: PacketInfo, nowMs?: number): void {
     if (this.#closed) throw new CoordinatorClosedError("process packet");
     checkPacket(packet, nowMs);
+    this.#admit(packet, nowMs);
+  }
+
+  /**
+   * Takes a packet its caller has already checked (with the same rules as
+   * {@linkcode Coordinator.onPacket}): the off-thread coordinator checks each packet once, on the
+   * receiving thread, and its worker admits it here. Unchecked input gives undefined estimates.
+   *
+   * @param packet The packet, valid; not kept.
+   * @param nowMs Receiver clock when processed, ms.
+   * @throws {CoordinatorClosedError} After close.
+   */
+  onCheckedPacket(packet: PacketInfo, nowMs: number | undefined): void {
+    if (this.#closed) throw new CoordinatorClosedError("process packet");
+    this.#admit(packet, nowMs);
+  }
+
+  #admit(packet: PacketInfo, nowMs: number | undefined): void {
     const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
     const hasAbsSendTime = absSendTime !== undefined;
     const controller = this.#controller;
@@ -286,11 +304,7 @@ export class Coordinator implements ReceiveCoordinator {
    */
   removeStream(ssrc: number): void {
     if (this.#closed) throw new CoordinatorClosedError("remove stream");
-    if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
-      throw new RangeError(
-        `Cannot remove stream as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
-      );
-    }
+    checkSsrc(ssrc, "remove stream");
     this.#lanes.remove(ssrc);
     this.#controller.onStreamRemoved(ssrc);
     this.#log.push(ENTRY_REMOVE, ssrc, undefined);
@@ -306,9 +320,7 @@ export class Coordinator implements ReceiveCoordinator {
    */
   setRtt(rttMs: number): void {
     if (this.#closed) throw new CoordinatorClosedError("set RTT");
-    if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
-      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
-    }
+    checkRtt(rttMs);
     this.#controller.setRtt(rttMs);
   }
 
@@ -357,9 +369,9 @@ export class Coordinator implements ReceiveCoordinator {
       streams.push({
         ssrc,
         usage: stream.usage,
-        delayOffsetMs: figures?.offsetMs ?? 0,
-        modifiedOffsetMs: figures?.modifiedOffsetMs ?? 0,
-        thresholdMs: figures?.thresholdMs ?? INITIAL_THRESHOLD_MS,
+        delayOffsetMs: figures?.offsetMs,
+        modifiedOffsetMs: figures?.modifiedOffsetMs,
+        thresholdMs: figures?.thresholdMs,
         packets: stream.packets,
       });
     }

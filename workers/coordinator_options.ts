@@ -16,6 +16,7 @@ import {
 import type { EstimatorKind } from "../core/lane_table.ts";
 import type { ControllerState, RembPolicy } from "../core/receive_side_controller.ts";
 import { type ReceiveSideOptions, resolveRembPolicy } from "../core/receive_side_options.ts";
+import type { LaneFigureStats } from "../core/lane_figures.ts";
 import type { BandwidthUsage } from "../core/types.ts";
 import { type Clock, performanceClock, type Timers } from "./clock.ts";
 import { InlineHost } from "./inline_host.ts";
@@ -139,18 +140,12 @@ export interface CoordinatorOptions extends EstimatorSettings, ReceiveSideOption
   workerSources?: "bundle" | "module" | WorkerSources;
 }
 
-/** Per-stream figures in {@linkcode CoordinatorStats}. */
-export interface CoordinatorStreamStats {
+/** Per-stream figures in {@linkcode CoordinatorStats}: its lane's, after the last returned batch. */
+export interface CoordinatorStreamStats extends LaneFigureStats {
   /** The SSRC. */
   ssrc: number;
   /** Verdict of its lane at its last replayed packet. */
   usage: BandwidthUsage;
-  /** Its lane's delay offset after the last returned batch, ms. */
-  delayOffsetMs: number;
-  /** Its lane's modified offset, ms. */
-  modifiedOffsetMs: number;
-  /** Its lane's threshold, ms. */
-  thresholdMs: number;
   /** Packets replayed. */
   packets: number;
 }
@@ -242,6 +237,13 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
   checkChoice(subject, "host", options.host, ["worker-per-stream", "inline", "pool"]);
   checkChoice(subject, "transport", options.transport, ["shared-memory", "transfer"]);
   checkRange(subject, "poolSize", options.poolSize, { min: 1, max: 64, integer: true });
+  if (options.poolSize !== undefined && options.host !== "pool") {
+    throw new RangeError(
+      `Cannot create coordinator as 'poolSize' needs 'host' "pool": current values are ${options.poolSize} and ${
+        JSON.stringify(options.host ?? COORDINATOR_DEFAULTS.host)
+      }`,
+    );
+  }
   checkRange(subject, "flushIntervalMs", options.flushIntervalMs, {
     min: 1,
     max: 1000,

@@ -42,7 +42,7 @@ function snapshot(): Snapshot {
 /** Each entry into the coordinator, its times through the coordinator's clock. */
 const reader: EntryReader = {
   packet(packet: PacketInfo, processedMs: number): void {
-    coordinator!.onPacket(packet, processedMs);
+    coordinator!.onCheckedPacket(packet, processedMs); // Checked on the receiving thread.
   },
   tick(atMs: number): void {
     nowMs = atMs;

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { checkRtt, checkSsrc } from "../core/receive_side_options.ts";
 import { callSafely } from "../core/_callbacks.ts";
 import { checkPacket } from "../core/packet_info.ts";
 import { checkMaxBitrate } from "../core/receive_side_controller.ts";
@@ -55,7 +56,7 @@ type Backend = WorkerBackend | Coordinator;
  *
  * @example
  * ```ts
- * import { OffThreadCoordinator } from "./off_thread.ts";
+ * import { OffThreadCoordinator } from "@rbe/receiver-gcc";
  * import assert from "node:assert/strict";
  * const coordinator = new OffThreadCoordinator({ host: "inline" });
  * for (let i = 0; i < 10; i++) {
@@ -153,11 +154,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    */
   removeStream(ssrc: number): void {
     this.#checkOpen("remove stream");
-    if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
-      throw new RangeError(
-        `Cannot remove stream as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
-      );
-    }
+    checkSsrc(ssrc, "remove stream");
     this.#backend.removeStream(ssrc);
   }
 
@@ -170,9 +167,7 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
    */
   setRtt(rttMs: number): void {
     this.#checkOpen("set RTT");
-    if (typeof rttMs !== "number" || !(rttMs > 0) || !Number.isFinite(rttMs)) {
-      throw new RangeError(`Cannot set RTT as 'rttMs' must be positive: current value is ${rttMs}`);
-    }
+    checkRtt(rttMs);
     this.#backend.setRtt(rttMs);
   }
 

@@ -13,12 +13,14 @@
  * @module
  */
 
+import { defaultWorkerFactory } from "./worker_host.ts";
 import { callSafely, report } from "../core/_callbacks.ts";
 import { ReceiveSideController } from "../core/receive_side_controller.ts";
 import type { PacketInfo } from "../core/types.ts";
 import {
   checkCoordinatorOptions,
   type Clock,
+  type Coordinator,
   COORDINATOR_DEFAULTS,
   type CoordinatorOptions,
   type CoordinatorStats,
@@ -92,7 +94,9 @@ function coordinatorWorkerUrl(sources: CoordinatorOptions["workerSources"]): str
  * ```ts
  * import { WorkerBackend } from "./off_thread_worker_backend.ts";
  * import assert from "node:assert/strict";
- * const backend = new WorkerBackend({ host: "inline" }, {
+ * // No flush timer: nothing but what the example writes goes into the ring.
+ * const timers = { setInterval: () => 0, clearInterval() {} };
+ * const backend = new WorkerBackend({ host: "inline", timers }, {
  *   ringCapacity: 1024,
  *   onError: (error) => console.error(error),
  *   onFailed: (error) => console.error(error),
@@ -144,9 +148,11 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     this.#timers = options.timers ?? unrefTimers;
 
     const url = coordinatorWorkerUrl(options.workerSources);
-    const worker = options.workerFactory
-      ? options.workerFactory(url, "bwe-coordinator")
-      : new Worker(url, { type: "module", name: "bwe-coordinator" });
+    const worker =
+      (options.workerFactory ?? defaultWorkerFactory(globalThis, "off-thread coordinator"))(
+        url,
+        "bwe-coordinator",
+      );
     worker.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault(); // The estimate carries on here; the process must not go down.
@@ -265,7 +271,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     const stats = this.#snapshot?.stats ?? emptyStats(this.#options);
     return {
       ...stats,
-      estimateBps: this.#estimateBps,
+      estimateBps: this.#estimateBps || undefined,
       liveWorkers: this.liveWorkers,
       pendingRecords: stats.pendingRecords + this.#ring.capacity - this.#ring.free() +
         this.#spill.length,
@@ -305,7 +311,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    *
    * @param to The coordinator that takes over on this thread.
    */
-  handOver(to: ReceiveCoordinator): void {
+  handOver(to: Coordinator): void {
     const replay = new Replay(to);
     const onError = (error: unknown) => report(this.#onError, error);
     this.#ring.publish(); // The worker is gone: what was committed is all there is to read.
@@ -416,7 +422,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   #takeSnapshot(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
-    this.#estimateBps = snapshot.stats.estimateBps;
+    this.#estimateBps = snapshot.stats.estimateBps ?? 0;
   }
 
   // The worker died, hangs or lags: end it and tell the front end, once.
@@ -439,14 +445,14 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
 /** Entries into a coordinator on this thread, as the worker would have run them. */
 class Replay implements EntryReader {
-  readonly #to: ReceiveCoordinator;
+  readonly #to: Coordinator;
 
-  constructor(to: ReceiveCoordinator) {
+  constructor(to: Coordinator) {
     this.#to = to;
   }
 
   packet(packet: PacketInfo, nowMs: number): void {
-    this.#to.onPacket(packet, nowMs);
+    this.#to.onCheckedPacket(packet, nowMs); // Checked when it was written.
   }
 
   // The periodic step, which the coordinator here runs as a flush.

@@ -212,6 +212,7 @@ export interface WorkerGlobals {
  * The factory a worker host uses when none is injected: `new Worker(url, { type: "module", name })`.
  *
  * @param globals Where to find `Worker`.
+ * @param subject What needs the workers, for the error message.
  * @returns The factory.
  * @throws {TypeError} The runtime has no global `Worker`, as in Node.js.
  * @example
@@ -222,11 +223,14 @@ export interface WorkerGlobals {
  * assert.throws(() => defaultWorkerFactory({}), TypeError); // as in Node.js
  * ```
  */
-export function defaultWorkerFactory(globals: WorkerGlobals = globalThis): WorkerFactory {
+export function defaultWorkerFactory(
+  globals: WorkerGlobals = globalThis,
+  subject = "worker host",
+): WorkerFactory {
   const WorkerClass = globals.Worker;
   if (typeof WorkerClass === "undefined") {
     throw new TypeError(
-      'Cannot create worker host as this runtime has no global Worker (Node.js has none): use host "inline" there, or pass a workerFactory',
+      `Cannot create ${subject} as this runtime has no global Worker (Node.js has none): use a Coordinator with host "inline" there, or pass a workerFactory`,
     );
   }
   return (url, name) => new WorkerClass(url, { type: "module", name });
@@ -276,7 +280,7 @@ export interface WorkerHostOptions {
  * // Where there is no global Worker (Node.js), it says so at once.
  * assert.throws(
  *   () => new WorkerHost(callbacks, { ...options, placement: new WorkerPerLane(), globals: {} }),
- *   /no global Worker .*use host "inline"/,
+ *   /no global Worker .*host "inline"/,
  * );
  * ```
  */

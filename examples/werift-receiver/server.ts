@@ -125,8 +125,8 @@ export function startServer(options: ServerOptions = {}): RunningServer {
     const stats = session.estimation.estimator.stats();
     const data: Tick = {
       t: performance.now() - session.startMs,
-      estimateBps: stats.estimateBps,
-      incomingRateBps: stats.incomingRateBps,
+      estimateBps: stats.estimateBps ?? 0,
+      incomingRateBps: stats.incomingRateBps ?? 0,
       rembBps: stats.lastRembBps ?? null,
       phase: stats.phase,
       packets: stats.packets,

@@ -64,6 +64,14 @@ export interface LoopSummary {
   mode: string | undefined;
   /** Whether the receiver's answer mentioned transport-cc. */
   answerHasTransportCc: boolean;
+  /** RTCP packets the sender sent that reached our estimator. */
+  rtcpPackets: number;
+  /** The sender's DLRR answers to our RRTRs taken as RTT samples. */
+  rttSamples: number;
+  /** The RTT we measured from them, ms (smoothed); null without one. */
+  rttMs: number | null;
+  /** The RTT the sender measured from our receiver reports, ms; null without one. */
+  senderRttMs: number | null;
 }
 
 /**
@@ -88,6 +96,7 @@ export async function runLoop(
   let firstRembMs: number | undefined;
   let rembs = 0;
   let lastRembBps: number | null = null;
+  let senderRttMs: number | null = null;
   receiver.estimator.subscribe((event) => {
     if (event.type !== "remb") return;
     rembs++;
@@ -130,6 +139,7 @@ export async function runLoop(
       }
       await sleep(Math.max(0, start + t * 1000 - performance.now()));
       const sender_ = await senderFigures(sender);
+      senderRttMs = sender_.rttMs ?? senderRttMs;
       const now = performance.now();
       const sendBps = Math.round((sender_.bytes - previousBytes) * 8 * 1000 / (now - previousAt));
       previousBytes = sender_.bytes;
@@ -140,8 +150,8 @@ export async function runLoop(
         phase,
         capBps: phase === "capped" ? options.capBps : null,
         rembBps: lastRembBps,
-        estimateBps: stats.estimateBps,
-        receivedBps: stats.incomingRateBps,
+        estimateBps: stats.estimateBps ?? 0,
+        receivedBps: stats.incomingRateBps ?? 0,
         sendBps,
         availableBps: sender_.availableBps,
         encoded: sender_.encoded,
@@ -151,6 +161,10 @@ export async function runLoop(
     }
     const stats = receiver.estimator.stats();
     return {
+      rtcpPackets: stats.rtcpPackets,
+      rttSamples: stats.receiverRtt?.samples ?? 0,
+      rttMs: stats.rttMs ?? null,
+      senderRttMs,
       samples,
       rembs,
       firstRembAfterMs: firstRembMs === undefined || firstRtpMs === undefined
@@ -171,10 +185,11 @@ export async function runLoop(
 
 async function senderFigures(
   pc: InstanceType<typeof wrtc.RTCPeerConnection>,
-): Promise<{ bytes: number; availableBps: number | null; encoded: string }> {
+): Promise<{ bytes: number; availableBps: number | null; encoded: string; rttMs: number | null }> {
   let bytes = 0;
   let availableBps: number | null = null;
   let encoded = "";
+  let rttMs: number | null = null;
   // deno-lint-ignore no-explicit-any
   (await pc.getStats()).forEach((report: any) => {
     if (report.type === "outbound-rtp" && report.kind === "video") {
@@ -182,13 +197,15 @@ async function senderFigures(
       encoded = `${report.frameWidth ?? "?"}x${report.frameHeight ?? "?"}@${
         Math.round(report.framesPerSecond ?? 0)
       }`;
+    } else if (report.type === "remote-inbound-rtp" && report.kind === "video") {
+      rttMs = typeof report.roundTripTime === "number" ? report.roundTripTime * 1000 : null;
     } else if (
       report.type === "candidate-pair" && report.nominated && report.state === "succeeded"
     ) {
       availableBps = report.availableOutgoingBitrate ?? null;
     }
   });
-  return { bytes, availableBps, encoded };
+  return { bytes, availableBps, encoded, rttMs };
 }
 
 function printSample(s: LoopSample, header: boolean): void {
@@ -274,7 +291,9 @@ if (import.meta.main) {
         summary.firstRembAfterMs?.toFixed(1)
       } ms after the first packet; ` +
         `${summary.packets} packets (${summary.packetsWithoutSendTime} without abs-send-time), estimator ${summary.mode}; ` +
-        `answer ${summary.answerHasTransportCc ? "WITH" : "without"} transport-cc`,
+        `answer ${summary.answerHasTransportCc ? "WITH" : "without"} transport-cc; ` +
+        `RTT ${summary.rttMs?.toFixed(1) ?? "-"} ms from ${summary.rttSamples} DLRR answers ` +
+        `(the sender's own, from our RR: ${summary.senderRttMs?.toFixed(1) ?? "-"} ms)`,
     );
   }
   // wrtc's native threads may keep the process alive.

@@ -49,6 +49,9 @@ export function closedLoopChartSpec(rows: readonly SecondRow[], title: string): 
     }
     if (r.rembKbps !== null) rates.push({ t: r.t, series: "REMB sent", kbps: r.rembKbps });
     if (r.rttMs !== null) delays.push({ t: r.t, series: "RTT (RTCP RR)", ms: r.rttMs });
+    if (r.xrRttMs !== null) {
+      delays.push({ t: r.t, series: "RTT (receiver, XR DLRR)", ms: r.xrRttMs });
+    }
     if (r.pairRttMs !== null) {
       delays.push({ t: r.t, series: "RTT (candidate pair)", ms: r.pairRttMs });
     }

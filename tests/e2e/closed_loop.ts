@@ -3,10 +3,17 @@
  * `tbf` bottleneck to a werift receiver whose estimator sends REMB back, and Chromium obeys it.
  * The bottleneck runs at 1 Mbit/s for 30 s, 2 Mbit/s for 30 s, then 1 Mbit/s for 30 s.
  *
+<<<<<<< HEAD
  * Each second the receiver's delivered rate, the REMB sent, Chromium's RTT and the bottleneck's
  * queue and drops are recorded; the per-second table, the per-phase summary, the step figures and
  * a chart are written, and the process exits 0 only when the expectations in report.ts hold. One
  * run is one estimation profile; launch.ts runs both, one after the other.
+=======
+ * Each second the receiver's delivered rate, the REMB sent, Chromium's RTT (from the receiver's RR),
+ * the receiver's own RTT (from Chromium's RTCP XR DLRR answers to the RRTRs sent with the REMB)
+ * and the bottleneck's queue and drops are recorded; the per-second table, the per-phase summary and a chart are
+ * written, and the process exits 0 only when the expectations in report.ts hold.
+>>>>>>> main
  *
  * This runs inside the receiver's network namespace; {@link ./launch.ts} sets the namespaces up,
  * starts this, and always removes them. Run it with `deno task e2e`, never directly.
@@ -20,7 +27,7 @@ import { launchChromiumSender, type SenderSample, withTimeout } from "./chromium
 import { renderClosedLoopChart } from "./chart.ts";
 import { type NetnsPair, type QdiscStats, readQdiscStats, setBottleneckRate } from "./netns.ts";
 import { PacketLog } from "./packet_log.ts";
-import { createReceiver, type SentRemb } from "./receiver.ts";
+import { createReceiver, type RttSample, type SentRemb } from "./receiver.ts";
 import {
   checkExpectations,
   type Expectations,
@@ -66,6 +73,10 @@ export const GUARDS: Readonly<Record<Profile, Expectations & { maxRampS?: number
 /** Lifts VP8's 1.7 Mbit/s cap for ≤ 640x480 so the 2 Mbit/s phase can be filled. */
 const MAX_BITRATE_BPS = 3_000_000;
 const STEP_TIMEOUT_MS = 20_000;
+/** DLRR answers expected over the run: Chromium reports about once a second. */
+const MIN_DLRR_ANSWERS = 45;
+/** The receiver's XR RTT and Chromium's RR RTT agree per phase within this, or half the RR RTT. */
+const RTT_AGREEMENT_MS = 10;
 /** A receiver stall longer than this is named when expectations fail. */
 const STALL_HINT_MS = 100;
 const ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
@@ -106,6 +117,11 @@ export async function runClosedLoop(config: ClosedLoopConfig): Promise<number> {
     await waitFor(() => pc.iceGatheringState === "complete", 5_000, "werift ICE gathering");
     const answer = await sender.answer(pc.localDescription!.sdp, MAX_BITRATE_BPS);
     notes.push(`negotiated: ${describeAnswer(answer)}`);
+    notes.push(
+      `RTCP in the SDP: offer ${describeRtcp(pc.localDescription!.sdp)}; answer ${
+        describeRtcp(answer)
+      }`,
+    );
     if (/transport-wide-cc/.test(answer)) {
       failures.push("Chromium's answer negotiated transport-cc: REMB would only be a cap");
     }
@@ -147,7 +163,10 @@ export async function runClosedLoop(config: ClosedLoopConfig): Promise<number> {
         sender.sample(),
         readQdiscStats(config.netns),
       ]);
-      const row = makeRow(k, phase, rembs(), start, sample, lastSample, qdisc, lastQdisc);
+      const row = makeRow(k, phase, rembs(), start, sample, lastSample, qdisc, lastQdisc, {
+        rtts: receiver.rtts,
+        controllerRttMs: receiver.stats().estimator.estimator.rttMs,
+      });
       if (row.rttMs === null) row.rttMs = lastRttMs;
       lastRttMs = row.rttMs;
       row.loopLagMaxMs = lag.takeMax();
@@ -179,16 +198,40 @@ export async function runClosedLoop(config: ClosedLoopConfig): Promise<number> {
           estimator.streams.map((s) => `${s.ssrc} ${s.mimeType} ${s.source ?? "passed"}`).join("; ")
         })`,
     );
+    notes.push(`RTCP: ${receiver.rtcp.summary()}`);
+    const rtt = estimator.receiverRtt;
+    notes.push(
+      `receiver RTT: ${rtt?.rrtrsSent ?? 0} RRTRs sent, ${rtt?.samples ?? 0} DLRR answers taken ` +
+        `(rejected: ${JSON.stringify(rtt?.rejected ?? {})}), ${estimator.rtcpPackets} RTCP ` +
+        `packets read, ${estimator.malformedRtcpPackets} malformed; the rate controller's RTT ` +
+        `${estimator.estimator.rttMs} ms (${estimator.rttSource}) at the end`,
+    );
+    for (const { atMs, hex } of receiver.rtcp.xrHex) {
+      notes.push(`  Chromium RTCP with XR at ${(atMs - start).toFixed(0)} ms: ${hex}`);
+    }
     const counters: [string, number][] = [
       ["malformed packets", estimator.malformedPackets],
       ["packets without a send time", estimator.packetsWithoutSendTime],
       ["packet errors", estimator.packetErrors],
       ["REMB write errors", estimator.rembWriteErrors],
       ["werift sendRtcp errors", adapter.rtcpSendErrors],
+      ["SRTCP decryption errors", adapter.rtcpDecryptErrors],
+      ["RTCP read errors", estimator.rtcpErrors],
       ["failed lanes", estimator.estimator.failedLanes],
     ];
     for (const [what, count] of counters) {
       if (count > 0) failures.push(`the receiver counted ${count} ${what}`);
+    }
+    // Chromium answers the RRTRs sent with the REMB (no SDP attribute asked for): the receiver
+    // knows its RTT, from well-formed RTCP, within the first seconds.
+    if ((rtt?.samples ?? 0) < MIN_DLRR_ANSWERS) {
+      failures.push(
+        `the receiver took ${rtt?.samples ?? 0} RTT samples from Chromium's DLRR answers ` +
+          `(want at least ${MIN_DLRR_ANSWERS})`,
+      );
+    }
+    if (estimator.malformedRtcpPackets > 0) {
+      failures.push(`the receiver found ${estimator.malformedRtcpPackets} malformed RTCP packets`);
     }
   } catch (error) {
     failures.push(`The run broke off: ${(error as Error).stack ?? error}`);
@@ -204,6 +247,7 @@ export async function runClosedLoop(config: ClosedLoopConfig): Promise<number> {
   if (t0 !== undefined) fillFromLog(rows, log, t0);
 
   const summaries = summarize(rows, PHASES, SKIP_S);
+<<<<<<< HEAD
   const steps = stepFigures(rows, PHASES);
   const guard = GUARDS[config.profile];
   failures.push(...checkExpectations(rows, summaries, rembs().map((r) => r.atMs), guard));
@@ -212,6 +256,25 @@ export async function runClosedLoop(config: ClosedLoopConfig): Promise<number> {
       `the 1 -> 2 Mbit/s step took ${steps.rampS ?? "more than 30"} s to 90 % of the link ` +
         `(allowed: ${guard.maxRampS} s)`,
     );
+=======
+  failures.push(
+    ...checkExpectations(rows, summaries, rembs().map((r) => r.atMs), { skipS: SKIP_S }),
+  );
+  // Both RTTs measure the same path, one each way round: per phase their medians agree.
+  for (const s of summaries) {
+    if (s.xrRttMedianMs === null || s.rttMedianMs === null) {
+      failures.push(`phase ${s.phase.fromS}-${s.phase.toS} s: no XR or RR RTT to compare`);
+      continue;
+    }
+    const tolerance = Math.max(RTT_AGREEMENT_MS, s.rttMedianMs / 2);
+    if (Math.abs(s.xrRttMedianMs - s.rttMedianMs) > tolerance) {
+      failures.push(
+        `phase ${s.phase.fromS}-${s.phase.toS} s: the receiver's XR RTT median ` +
+          `${s.xrRttMedianMs.toFixed(1)} ms and Chromium's RR RTT median ` +
+          `${s.rttMedianMs.toFixed(1)} ms differ by more than ${tolerance.toFixed(1)} ms`,
+      );
+    }
+>>>>>>> main
   }
   const table = formatTable(rows);
   const summary = formatSummary(summaries, SKIP_S);
@@ -279,6 +342,7 @@ function makeRow(
   last: SenderSample | undefined,
   qdisc: QdiscStats,
   lastQdisc: QdiscStats,
+  receiverSide: { rtts: readonly RttSample[]; controllerRttMs: number },
 ): SecondRow {
   const endMs = start + k * 1000;
   let rembKbps: number | null = null;
@@ -289,6 +353,7 @@ function makeRow(
     if (r.atMs > endMs - 1000) rembCount++;
   }
   const dtS = last ? (sample.pageTimeMs - last.pageTimeMs) / 1000 : 1;
+  const xr = receiverSide.rtts.filter((r) => r.atMs > endMs - 1000 && r.atMs <= endMs);
   const newRtts = sample.rttMeasurements - (last?.rttMeasurements ?? 0);
   const rttMs = newRtts > 0
     ? (1000 * (sample.totalRttS - (last?.totalRttS ?? 0))) / newRtts
@@ -304,6 +369,9 @@ function makeRow(
     rembCount,
     rttMs,
     pairRttMs: sample.pairRttS === null ? null : 1000 * sample.pairRttS,
+    xrRttMs: xr.length === 0 ? null : xr.reduce((sum, r) => sum + r.sampleMs, 0) / xr.length,
+    dlrrCount: xr.length,
+    controllerRttMs: receiverSide.controllerRttMs,
     queueMs: (qdisc.backlogBytes * 8) / phase.capacityKbps,
     loopLagMaxMs: 0, // from the lag monitor
     linkKbps: ((qdisc.sentBytes - lastQdisc.sentBytes) * 8) / 1000,
@@ -393,9 +461,20 @@ function progressLine(r: SecondRow): string {
   const f = (v: number | null, d = 0) => (v === null ? "-" : v.toFixed(d));
   return `t=${String(r.t).padStart(2)} s  cap ${r.capacityKbps}  REMB ${
     f(r.rembKbps).padStart(4)
-  }  RTT ${f(r.rttMs, 1).padStart(5)} ms  queue ${f(r.queueMs).padStart(3)} ms  lag ${
-    f(r.loopLagMaxMs).padStart(2)
-  } ms  drops ${r.bottleneckDrops}  aob ${f(r.aobKbps)}  ${r.encoded}`;
+  }  RTT ${f(r.rttMs, 1).padStart(5)} ms  XR RTT ${f(r.xrRttMs, 1).padStart(5)} ms  queue ${
+    f(r.queueMs).padStart(3)
+  } ms  lag ${f(r.loopLagMaxMs).padStart(2)} ms  drops ${r.bottleneckDrops}  aob ${
+    f(r.aobKbps)
+  }  ${r.encoded}`;
+}
+
+/** The RTCP attributes that bear on the receiver RTT, as an SDP carries them. */
+function describeRtcp(sdp: string): string {
+  const lines = sdp.split(/\r?\n/).filter((l) =>
+    /^a=rtcp-(rsize|mux|xr)|^a=rtcp-fb:\S+ (rrtr|goog-remb|transport-cc)/.test(l)
+  );
+  const unique = [...new Set(lines)];
+  return unique.length ? unique.join(" ") : "none";
 }
 
 function describeAnswer(sdp: string): string {

@@ -15,6 +15,20 @@ import {
   type WeriftAdapterStats,
   type WeriftEstimation,
 } from "../../interceptor/werift.ts";
+import { RtcpLog } from "./rtcp_log.ts";
+
+/** The sender SSRC of our REMBs and RRTRs (the coordinator's default). */
+const OUR_SSRC = 1;
+
+/** An RTT sample the receiver took from one of Chromium's DLRR answers. */
+export interface RttSample {
+  /** `performance.now()` of the RTCP packet's arrival, ms. */
+  atMs: number;
+  /** The sample, ms. */
+  sampleMs: number;
+  /** The smoothed RTT after it, ms. */
+  rttMs: number;
+}
 
 /** A REMB the estimator produced. */
 export interface SentRemb {
@@ -38,6 +52,10 @@ export interface Receiver {
   readonly description: string;
   /** Every REMB produced, in order. */
   readonly rembs: readonly SentRemb[];
+  /** Every RTT sample taken from a DLRR answer, in order. */
+  readonly rtts: readonly RttSample[];
+  /** What Chromium sent over RTCP. */
+  readonly rtcp: RtcpLog;
   /** What the adapter or estimator reported as failed (logger, lane failures). */
   readonly errors: readonly string[];
   /** Things worth knowing that are not failures (estimator switches). */
@@ -62,9 +80,12 @@ export function createReceiver(profile: Profile): Receiver {
   const errors: string[] = [];
   const events: string[] = [];
   const rembs: SentRemb[] = [];
+  const rtts: RttSample[] = [];
+  const rtcp = new RtcpLog(OUR_SSRC);
   // RBE_E2E_OFF_THREAD=1 runs the estimator as an OffThreadCoordinator.
   const offThread = Deno.env.get("RBE_E2E_OFF_THREAD") === "1";
   const estimation = createEstimatingPeerConnection({ iceServers: [] }, {
+    onRtcp: (packet) => rtcp.record(packet, performance.now()),
     estimator: {
       coordinator: { profile },
       offThread,
@@ -83,6 +104,9 @@ export function createReceiver(profile: Profile): Receiver {
           source: event.source,
           written: event.written,
         });
+        break;
+      case "rtt":
+        rtts.push({ atMs: performance.now(), sampleMs: event.sampleMs, rttMs: event.rttMs });
         break;
       case "lane-failed":
         errors.push(`lane of SSRC ${event.ssrc} failed: ${event.error}`);
@@ -106,6 +130,8 @@ export function createReceiver(profile: Profile): Receiver {
       `interceptor/werift.ts createEstimatingPeerConnection() with profile "${profile}"` +
       (offThread ? ", offThread: true" : ""),
     rembs,
+    rtts,
+    rtcp,
     errors,
     events,
     stats: () => ({ adapter: estimation.stats(), estimator: estimation.estimator.stats() }),

@@ -32,6 +32,15 @@ export interface SecondRow {
   /** Chromium's selected candidate pair's currentRoundTripTime (STUN), ms. */
   pairRttMs: number | null;
   /**
+   * The receiver's RTT from Chromium's RTCP XR DLRR answers to its RRTRs (mean of the samples in
+   * the interval), ms; null without one.
+   */
+  xrRttMs: number | null;
+  /** DLRR answers taken as RTT samples in the interval. */
+  dlrrCount: number;
+  /** The RTT the receiver's rate controller used at the end of the interval, ms. */
+  controllerRttMs: number;
+  /**
    * 95th percentile of the one-way delay of the packets that arrived in the interval (arrival time
    * minus abs-send-time), relative to the lowest of the run, ms: queueing plus the jitter of
    * stamping arrival times on the receiver's JS thread.
@@ -78,6 +87,10 @@ export interface PhaseSummary {
   rttP95Ms: number | null;
   /** Median RR RTT, ms. */
   rttMedianMs: number | null;
+  /** Median of the receiver's XR RTT, ms; null without samples. */
+  xrRttMedianMs: number | null;
+  /** 95th percentile of the receiver's XR RTT, ms. */
+  xrRttP95Ms: number | null;
   /** Bottleneck drops over packets offered to it. */
   lossFraction: number;
   /** Median REMB, kbit/s. */
@@ -171,7 +184,7 @@ export function percentile(values: readonly number[], p: number): number | null 
  *
  * const row = (t: number) => ({
  *   t, capacityKbps: 1000, deliveredKbps: 800, rembKbps: 900, rembCount: 2, rttMs: 3,
- *   pairRttMs: 2, owdP95Ms: 1, queueMs: 0, loopLagMaxMs: 1, linkKbps: 850, bottleneckPackets: 100, bottleneckDrops: 0, aobKbps: 900,
+ *   pairRttMs: 2, xrRttMs: 4, dlrrCount: 1, controllerRttMs: 4, owdP95Ms: 1, queueMs: 0, loopLagMaxMs: 1, linkKbps: 850, bottleneckPackets: 100, bottleneckDrops: 0, aobKbps: 900,
  *   targetKbps: 850, sendKbps: 820, encoded: "640x360@30", connectionState: "connected",
  * });
  * const rows = Array.from({ length: 30 }, (_, i) => row(i + 1));
@@ -179,6 +192,7 @@ export function percentile(values: readonly number[], p: number): number | null 
  * assert.equal(s.seconds, 20);
  * assert.equal(s.utilization, 0.8);
  * assert.equal(s.rttP95Ms, 3);
+ * assert.equal(s.xrRttMedianMs, 4);
  * ```
  */
 export function summarize(
@@ -191,6 +205,7 @@ export function summarize(
     const whole = rows.filter((r) => r.t > phase.fromS && r.t <= phase.toS);
     const delivered = mean(settled.map((r) => r.deliveredKbps));
     const rtts = settled.map((r) => r.rttMs).filter((v): v is number => v !== null);
+    const xrRtts = settled.map((r) => r.xrRttMs).filter((v): v is number => v !== null);
     const rembs = settled.map((r) => r.rembKbps).filter((v): v is number => v !== null);
     const passed = sum(settled.map((r) => r.bottleneckPackets));
     const drops = sum(settled.map((r) => r.bottleneckDrops));
@@ -202,6 +217,8 @@ export function summarize(
       linkUtilization: mean(settled.map((r) => r.linkKbps)) / phase.capacityKbps,
       rttP95Ms: percentile(rtts, 95),
       rttMedianMs: percentile(rtts, 50),
+      xrRttMedianMs: percentile(xrRtts, 50),
+      xrRttP95Ms: percentile(xrRtts, 95),
       lossFraction: passed + drops === 0 ? 0 : drops / (passed + drops),
       rembMedianKbps: percentile(rembs, 50),
       rembMinKbps: rembs.length ? Math.min(...rembs) : null,
@@ -319,6 +336,9 @@ export function formatTable(rows: readonly SecondRow[]): string {
     "REMB",
     "REMBs",
     "RTT ms",
+    "XR RTT",
+    "DLRRs",
+    "AIMD RTT",
     "pair RTT",
     "owd p95",
     "queue ms",
@@ -341,6 +361,9 @@ export function formatTable(rows: readonly SecondRow[]): string {
           r.rembKbps === null ? "-" : fix(r.rembKbps, 0),
           r.rembCount,
           r.rttMs === null ? "-" : fix(r.rttMs, 1),
+          r.xrRttMs === null ? "-" : fix(r.xrRttMs, 1),
+          r.dlrrCount,
+          fix(r.controllerRttMs, 0),
           r.pairRttMs === null ? "-" : fix(r.pairRttMs, 1),
           r.owdP95Ms === null ? "-" : fix(r.owdP95Ms, 1),
           fix(r.queueMs, 0),
@@ -374,10 +397,11 @@ export function formatTable(rows: readonly SecondRow[]): string {
 export function formatSummary(summaries: readonly PhaseSummary[], skipS: number): string {
   const lines = [
     `Per phase, first ${skipS} s of each left out (kbit/s; utilization = RTP bytes received / ` +
-    "capacity, link-level = what the bottleneck passed / capacity; RTT from Chromium's RTCP RR):",
+    "capacity, link-level = what the bottleneck passed / capacity; RTT from Chromium's RTCP RR, " +
+    "XR RTT the receiver's own from Chromium's DLRR answers):",
     "",
-    "| phase | capacity | s | delivered | utilization | link-level | RTT p50 ms | RTT p95 ms | loss | REMB median | REMB min–max | max JS stall ms |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| phase | capacity | s | delivered | utilization | link-level | RTT p50 ms | RTT p95 ms | XR RTT p50 ms | XR RTT p95 ms | loss | REMB median | REMB min–max | max JS stall ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const s of summaries) {
     lines.push(
@@ -385,9 +409,11 @@ export function formatSummary(summaries: readonly PhaseSummary[], skipS: number)
         fix(s.deliveredKbps, 0)
       } | ${fix(s.utilization, 2)} | ${fix(s.linkUtilization, 2)} | ${opt(s.rttMedianMs, 1)} | ${
         opt(s.rttP95Ms, 1)
-      } | ${fix(100 * s.lossFraction, 2)} % | ${opt(s.rembMedianKbps, 0)} | ${
-        opt(s.rembMinKbps, 0)
-      }–${opt(s.rembMaxKbps, 0)} | ${fix(s.maxStallMs, 0)} |`,
+      } | ${opt(s.xrRttMedianMs, 1)} | ${opt(s.xrRttP95Ms, 1)} | ${
+        fix(100 * s.lossFraction, 2)
+      } % | ${opt(s.rembMedianKbps, 0)} | ${opt(s.rembMinKbps, 0)}–${opt(s.rembMaxKbps, 0)} | ${
+        fix(s.maxStallMs, 0)
+      } |`,
     );
   }
   return lines.join("\n");

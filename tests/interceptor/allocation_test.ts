@@ -47,3 +47,13 @@ Deno.test("EstimatorInterceptor reads a packet without allocating beyond what it
     `the interceptor adds ${(interceptor - coordinator).toFixed(2)} B/packet`,
   );
 });
+
+Deno.test("EstimatorInterceptor reads an RTCP packet and takes its RTT without allocating", async () => {
+  const rtcp = await bytesPerPacket("rtcp");
+  console.log(
+    `  ${PACKETS} RTCP packets (SR, SDES, XR DLRR), each an RTT sample: garbage per packet ${
+      rtcp.toFixed(2)
+    } B`,
+  );
+  assert.ok(rtcp < 4, `${rtcp.toFixed(2)} B per RTCP packet`);
+});

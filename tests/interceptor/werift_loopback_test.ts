@@ -97,6 +97,16 @@ Deno.test("werift adapter: a werift sender on 127.0.0.1 gets our REMB from its f
     assert.equal(adapter.unroutedPackets, 0);
     assert.deepEqual(adapter.boundSsrcs, [ssrc]);
     assert.equal(stats.rembWriteErrors, 0);
+    // The sender's reports (an SR every 0.5-1.5 s) reach the estimator's RTCP reader; werift has no
+    // XR, so it never answers the RRTRs sent with the REMB and the RTT stays libwebrtc's default.
+    assert.ok(adapter.rtcpPackets >= 1, `${adapter.rtcpPackets} RTCP packets read`);
+    assert.equal(stats.rtcpPackets, adapter.rtcpPackets);
+    assert.equal(adapter.rtcpDecryptErrors, 0);
+    assert.equal(stats.malformedRtcpPackets, 0);
+    assert.ok(stats.receiverRtt!.rrtrsSent >= 3);
+    assert.equal(adapter.rttMs, undefined);
+    assert.equal(stats.rttSource, "default");
+    assert.equal(stats.estimator.rttMs, 200);
 
     // The first REMB is the start bitrate, sent on the first packet.
     assert.ok(received.length >= 5);

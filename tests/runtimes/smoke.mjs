@@ -28,6 +28,7 @@ const {
   decodeRemb,
   encodeRemb,
   EstimatorInterceptor,
+  OffThreadCoordinator,
 } = await import(bundle("mod.js"));
 
 const SSRC = 0x1234abcd;
@@ -243,7 +244,38 @@ if (flags.includes("--werift")) {
   );
 }
 
-// 5. Left open on purpose: their flush timers are unreffed, so the process exits all the same.
+// 5. Worker hosts: where the runtime has no Worker (Node.js), they fail at construction, naming
+//    the host that works; where it has one (Bun), a pool estimates like the inline host.
+if (typeof Worker === "undefined") {
+  for (const make of [() => new Coordinator(), () => new OffThreadCoordinator()]) {
+    assert.throws(make, {
+      name: "TypeError",
+      message: /no global Worker \(Node\.js has none\): use a Coordinator with host "inline"/,
+    });
+  }
+  console.log("  worker hosts: refused at construction with a clear error (no Worker here)");
+} else {
+  const estimates = [];
+  let nowUs = 0;
+  const coordinator = new Coordinator({
+    host: "pool",
+    clock: { nowMs: () => nowUs / 1000 },
+    onEstimate: (bitrateBps) => estimates.push([nowUs, bitrateBps]),
+  });
+  const startBps = 900_000;
+  await closedLoop({
+    onPacket: (packet, arrivalUs) => {
+      nowUs = arrivalUs;
+      coordinator.onPacket({ ...packet, arrivalTimeMs: arrivalUs / 1000 });
+    },
+    afterFrame: () => coordinator.flush(),
+    rateBps: () => (estimates.length > 0 ? estimates.at(-1)[1] : startBps),
+  });
+  await coordinator.close();
+  assertFollows("Coordinator (pool of workers)", estimates);
+}
+
+// 6. Left open on purpose: their flush timers are unreffed, so the process exits all the same.
 new Coordinator({ host: "inline" });
 new EstimatorInterceptor("idle", { coordinator: { host: "inline" } });
 console.log("ok");

@@ -799,6 +799,13 @@ Deno.test("tools/replay.ts writes a timeline and a chart, and fails cleanly", as
       assert.match(decoder.decode(stdout), /capture {2}call\.pcap/);
       assert.equal(decoder.decode(stderr), "");
     });
+    await t.step("an extension ID the packets do not carry is reported as absent", async () => {
+      const { code, stdout } = await runCli([path, "--out", dir, "--ext-id", "99"]);
+      assert.equal(code, 0);
+      const summary = stdout.slice(stdout.indexOf("summary"));
+      assert.match(summary, /0x1ce50001 .* 99 absent \(RTP timestamps\)/);
+      assert.doesNotMatch(summary, / 99\s*$/m);
+    });
     await t.step("CSV", async () => {
       const { code } = await runCli([path, "--out", dir, "--quiet", "--grouping", "transport"]);
       assert.equal(code, 0);

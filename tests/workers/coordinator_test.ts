@@ -249,7 +249,7 @@ for (
     // The lane restarted its filter from the detector state it had; the estimate carries on.
     assert.ok(core.getEstimate() > 500_000);
     assert.ok(
-      Math.abs(stats.estimateBps - core.getEstimate()) < 0.1 * core.getEstimate(),
+      Math.abs(stats.estimateBps! - core.getEstimate()) < 0.1 * core.getEstimate(),
       `estimate ${stats.estimateBps}, core ${core.getEstimate()}`,
     );
     assert.equal(coordinator.liveWorkers, 0);
@@ -285,7 +285,28 @@ Deno.test("Coordinator rejects bad options and bad packets with clear errors", a
   assert.throws(() => new Coordinator({ flushIntervalMs: 0 }), RangeError);
   assert.throws(() => new Coordinator({ maxStreams: 1.5 }), RangeError);
   assert.throws(() => new Coordinator({ minBitrateBps: 10, maxBitrateBps: 5 }), RangeError);
+  // Options that contradict each other are refused with both named.
+  assert.throws(() => new Coordinator({ host: "inline", poolSize: 2 }), {
+    name: "RangeError",
+    message:
+      `Cannot create coordinator as 'poolSize' needs 'host' "pool": current values are 2 and "inline"`,
+  });
+  assert.throws(() => new Coordinator({ startRembBps: 2e6, maxBitrateBps: 1e6 }), {
+    name: "RangeError",
+    message:
+      "Cannot create coordinator as 'startRembBps' must not exceed 'maxBitrateBps': current values are 2000000 and 1000000",
+  });
+  assert.throws(() => new Coordinator({ startBitrateBps: 2e6, maxBitrateBps: 1e6 }), {
+    name: "RangeError",
+    message:
+      "Cannot create coordinator as 'startBitrateBps' must lie between 'minBitrateBps' and 'maxBitrateBps': current values are 2000000, 5000 and 1000000",
+  });
   const coordinator = new Coordinator({ host: "inline", timers: manualTimers });
+  // Wrong types are TypeErrors, wrong values RangeErrors.
+  assert.throws(() => coordinator.setMaxDesiredBitrate("1e6" as unknown as number), TypeError);
+  assert.throws(() => coordinator.setMaxDesiredBitrate(-1), RangeError);
+  assert.throws(() => coordinator.setRtt("50" as unknown as number), TypeError);
+  assert.throws(() => coordinator.removeStream("1" as unknown as number), TypeError);
   assert.throws(
     () => coordinator.onPacket({ ssrc: -1, arrivalTimeMs: 0, payloadSize: 0, rtpTimestamp: 0 }),
     /'ssrc' must be a 32-bit unsigned integer: current value is -1/,

@@ -114,5 +114,5 @@ Deno.test("Coordinator moves lanes inline when workers fall behind, so the backl
   assert.ok(stats.failedLanes >= 1, `${stats.failedLanes} lanes moved inline`);
   assert.ok(events.some((e) => e.type === "lane-failed" && e.error.startsWith("backlog")));
   assert.equal(stats.pendingRecords, 0);
-  assert.ok(stats.estimateBps > 0);
+  assert.ok(stats.estimateBps! > 0);
 });

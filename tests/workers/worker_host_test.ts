@@ -66,7 +66,7 @@ Deno.test("WorkerHost fails at construction where the runtime has no global Work
       (error: unknown) =>
         error instanceof TypeError &&
         error.message ===
-          'Cannot create worker host as this runtime has no global Worker (Node.js has none): use host "inline" there, or pass a workerFactory',
+          'Cannot create worker host as this runtime has no global Worker (Node.js has none): use a Coordinator with host "inline" there, or pass a workerFactory',
     );
   }
   assert.throws(() => defaultWorkerFactory({}), TypeError);

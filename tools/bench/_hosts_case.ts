@@ -279,7 +279,7 @@ function makeCoordinator(nowMs: () => number, maxStreams: number): AnyCoordinato
   return make({
     ...extra as CoordinatorOptions,
     host: config.host,
-    poolSize: config.poolSize,
+    poolSize: config.host === "pool" ? config.poolSize : undefined,
     transport: config.transport,
     flushIntervalMs: config.flushMs,
     maxStreams,

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { INITIAL_THRESHOLD_MS } from "../../core/overuse_detector.ts";
 import { BandwidthEstimator, type EstimatorStats } from "../../core/bandwidth_estimator.ts";
 import type { Grouping } from "../../core/abs_send_time_estimator.ts";
 import type { DelayFilter } from "../../core/delay_pipeline.ts";
@@ -452,11 +453,12 @@ export class Replayer {
     const row: TimelineRow = {
       timeS: timeMs / 1000,
       event,
-      estimateBps: stats.estimateBps,
-      incomingRateBps: stats.incomingRateBps,
-      delayOffsetMs: stats.delayOffsetMs,
-      modifiedOffsetMs: stats.modifiedOffsetMs,
-      thresholdMs: stats.thresholdMs,
+      // The timeline's columns are numbers throughout: 0 where the estimator has no value yet.
+      estimateBps: stats.estimateBps ?? 0,
+      incomingRateBps: stats.incomingRateBps ?? 0,
+      delayOffsetMs: stats.delayOffsetMs ?? 0,
+      modifiedOffsetMs: stats.modifiedOffsetMs ?? 0,
+      thresholdMs: stats.thresholdMs ?? INITIAL_THRESHOLD_MS,
       usage: stats.usage,
       rateControlState: stats.rateControlState,
       rembBps,
