@@ -251,16 +251,13 @@ export class ReceiveSideController {
    * @param kind The estimator.
    */
   startEstimator(kind: EstimatorKind): void {
-<<<<<<< HEAD
     const abs = kind === "abs-send-time";
-    this.#aimd = newRateControl(this.#settings, this.#rttMs, abs);
-    this.#enhanced = this.#aimd instanceof EnhancedRateControl ? this.#aimd : undefined;
-=======
     this.#aimd = newRateControl(
       this.#settings,
       Number.isNaN(this.#rttMs) ? undefined : this.#rttMs,
+      abs,
     );
->>>>>>> main
+    this.#enhanced = this.#aimd instanceof EnhancedRateControl ? this.#aimd : undefined;
     const common = {
       streamTimeoutUs: this.#settings.streamTimeoutUs,
       aimd: this.#aimd,

@@ -193,11 +193,15 @@ Deno.test("BandwidthEstimator.stats() reports the enhanced figures only with the
 
 Deno.test("resolveSettings() checks the profile and the enhanced mechanisms", () => {
   assert.equal(resolveSettings("estimator", {}).profile, "libwebrtc");
-  assert.equal(resolveSettings("estimator", { profile: "enhanced" }).enhancedMechanisms.drain, true);
+  assert.equal(
+    resolveSettings("estimator", { profile: "enhanced" }).enhancedMechanisms.drain,
+    true,
+  );
   assert.equal(resolveSettings("estimator", {}).enhancedMechanisms.probes, false);
   assert.throws(
     () => resolveSettings("estimator", { profile: "fast" as "enhanced" }),
-    (e: Error) => e instanceof RangeError && /'profile' must be one of "libwebrtc", "enhanced"/.test(e.message),
+    (e: Error) =>
+      e instanceof RangeError && /'profile' must be one of "libwebrtc", "enhanced"/.test(e.message),
   );
   assert.throws(
     () => resolveSettings("estimator", { enhancedMechanisms: { turbo: true } as object }),
