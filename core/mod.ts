@@ -45,7 +45,9 @@ export {
 export { type ReceiveSideOptions } from "./receive_side_options.ts";
 export type { EstimatorKind } from "./lane_table.ts";
 export type { LaneFigureStats } from "./lane_figures.ts";
-export type { EstimatorSettings } from "./estimator_settings.ts";
+export type { EstimatorSettings, Profile } from "./estimator_settings.ts";
+export type { EnhancedFigures, EnhancedMechanisms } from "./enhanced_rate_control.ts";
+export type { CompetitionState } from "./competitive_mode.ts";
 export { ntpToAbsSendTime } from "./abs_capture_time.ts";
 export { isRtcp, type RtpExtensionForm, RtpHeader, type RtpHeaderError } from "./rtp_header.ts";
 export {
