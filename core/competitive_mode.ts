@@ -63,6 +63,18 @@ const FULL_SHARE = 0.9;
 const YIELDED_MS = 8;
 const YIELDED_FOR_US = 3_000_000;
 
+/** The queue figures {@linkcode CompetitiveMode.prototype.observe} reads (a QueueDelayTracker). */
+export interface QueueFigures {
+  /** The smallest queueing delay over the last ~600 ms, above the base, ms. */
+  readonly persistentQueueMs: number;
+  /** The smallest one-way delay of the last ~200 ms, µs (any fixed offset). */
+  readonly standingDelayUs: number;
+  /** The base one-way delay on the same scale, µs. */
+  readonly baseDelayUs: number;
+  /** The longest queue of the last ~minute above the base, ms. */
+  readonly peakQueueMs: number;
+}
+
 /**
  * Detects loss-based competition and paces the competitive back-off.
  *
@@ -71,20 +83,22 @@ const YIELDED_FOR_US = 3_000_000;
  * import { CompetitiveMode } from "./competitive_mode.ts";
  * import assert from "node:assert/strict";
  * const mode = new CompetitiveMode();
+ * const queue = (persistentQueueMs: number, standingDelayUs: number, baseDelayUs: number, peakQueueMs: number) =>
+ *   ({ persistentQueueMs, standingDelayUs, baseDelayUs, peakQueueMs });
  * // Three cuts over 4.5 s: the queue kept growing while our rate halved.
  * mode.onCut(0, 40, 1_000_000);
  * mode.onCut(2_000_000, 60, 700_000);
  * mode.onCut(4_500_000, 80, 500_000);
  * assert.equal(mode.state, "competitive");
  * // The queue 300 ms over a base of 50 ms, then down to 150 within 200 ms: a collapse.
- * mode.observe(6_600_000, 300, 350_000, 50_000, 300);
- * mode.observe(6_800_000, 150, 200_000, 50_000, 300);
+ * mode.observe(6_600_000, queue(300, 350_000, 50_000, 300));
+ * mode.observe(6_800_000, queue(150, 200_000, 50_000, 300));
  * assert.equal(mode.backOffDue(6_800_000), true);
  * assert.equal(mode.backOffTarget(400_000), 200_000); // halves, as NewReno does
  * mode.markBackOff(6_800_000);
  * assert.equal(mode.increasePerSecond(100, 300), 60_000); // one packet per 0.4 s round trip²
- * mode.observe(7_000_000, 2, 52_000, 50_000, 300);
- * mode.observe(10_100_000, 2, 52_000, 50_000, 300); // short for over 3 s: it yielded
+ * mode.observe(7_000_000, queue(2, 52_000, 50_000, 300));
+ * mode.observe(10_100_000, queue(2, 52_000, 50_000, 300)); // short for over 3 s: it yielded
  * assert.equal(mode.state, "delay");
  * ```
  */
@@ -208,19 +222,16 @@ export class CompetitiveMode {
    * While competing: watches the queue for collapses and for the competitor's departure.
    *
    * @param nowUs µs.
-   * @param persistentMs The queue over the last ~600 ms above the base, ms.
-   * @param standingUs The smallest one-way delay of the last ~200 ms, µs (any fixed offset).
-   * @param baseUs The base one-way delay on the same scale, µs.
-   * @param peakMs The longest queue of the last ~minute above the base, ms.
+   * @param queue The queue figures: the persistent queue above the base, the smallest one-way
+   * delay of the last ~200 ms and the base on the same scale, the longest queue of the last
+   * ~minute. (The tracker itself, not its numbers: each call would box five fresh doubles.)
    */
-  observe(
-    nowUs: number,
-    persistentMs: number,
-    standingUs: number,
-    baseUs: number,
-    peakMs: number,
-  ): void {
+  observe(nowUs: number, queue: QueueFigures): void {
     if (this.#state !== "competitive") return;
+    const persistentMs = queue.persistentQueueMs;
+    const standingUs = queue.standingDelayUs;
+    const baseUs = queue.baseDelayUs;
+    const peakMs = queue.peakQueueMs;
     if (standingUs < Infinity) {
       this.#flatMax.add(nowUs, standingUs);
       this.#flatMin.add(nowUs, standingUs);

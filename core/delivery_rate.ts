@@ -48,6 +48,8 @@ export class DeliveryRate {
   #head = 0;
   #length = 0;
   #sum = 0;
+  readonly #one = new Float64Array(2);
+  readonly #oneClock = new Float64Array(1);
 
   /** The delivery rate, whole packets, bps; 0 while the window holds too little. */
   get rateBps(): number {
@@ -77,10 +79,11 @@ export class DeliveryRate {
    *
    * @param batch Packet records.
    * @param index The record.
-   * @param sendUs Its send time on a continuous clock, µs.
+   * @param clock Its send time on a continuous clock, µs, at index 0 (the queue-delay tracker's
+   * `sendClock`; an array, not a number, which a call would box).
    */
-  onRecord(batch: PacketBatch, index: number, sendUs: number): void {
-    this.onPacket(sendUs, batch.arrivalUs[index], batch.size[index]);
+  onRecord(batch: PacketBatch, index: number, clock: Float64Array): void {
+    this.#add(clock, batch.arrivalUs, batch.size, index);
   }
 
   /**
@@ -91,6 +94,24 @@ export class DeliveryRate {
    * @param bytes Its payload (and padding) size, bytes.
    */
   onPacket(sendUs: number, arrivalUs: number, bytes: number): void {
+    const one = this.#one;
+    this.#oneClock[0] = sendUs;
+    one[0] = arrivalUs;
+    one[1] = bytes;
+    this.#add(this.#oneClock, one, one, 0, 1);
+  }
+
+  // Reads the packet from columns rather than arguments: no fresh double is passed to a call.
+  #add(
+    clock: Float64Array,
+    arrivals: Float64Array,
+    sizes: Float64Array,
+    index: number,
+    sizeOffset = 0,
+  ): void {
+    const sendUs = clock[0];
+    const arrivalUs = arrivals[index];
+    const bytes = sizes[index + sizeOffset];
     if (this.#length > 0) {
       const last = (this.#head + this.#length - 1) % CAPACITY;
       if (arrivalUs < this.#arrivalUs[last]) this.reset(); // the arrival clock stepped back

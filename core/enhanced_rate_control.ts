@@ -204,7 +204,7 @@ export class EnhancedRateControl implements RateController {
     queue.onRecord(batch, index);
     const delivery = this.#delivery;
     if (queue.packets === 1) delivery.reset(); // a fresh send clock
-    delivery.onRecord(batch, index, queue.sendUs);
+    delivery.onRecord(batch, index, queue.sendClock);
   }
 
   /**
@@ -261,13 +261,7 @@ export class EnhancedRateControl implements RateController {
     const persistentMs = queue.persistentAboveFloorMs;
     const competition = this.#competition;
     if (m.competitive) {
-      competition.observe(
-        nowUs,
-        queue.persistentQueueMs,
-        queue.standingDelayUs,
-        queue.baseDelayUs,
-        queue.peakQueueMs,
-      );
+      competition.observe(nowUs, queue);
       if (competition.state === "competitive") return this.#compete(nowUs, dtUs, throughputBps);
       competition.watch(queue.standingQueueMs);
     }

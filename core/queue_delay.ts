@@ -55,6 +55,20 @@ const MAX_GAP_US = 20_000_000;
 const WRAP_TICKS = 2 ** 32;
 const HALF_WRAP_TICKS = 2 ** 31;
 const US_PER_TICK = 1_000_000 / TICKS_PER_SECOND;
+// Slots of a sample handed to BucketExtreme.addFrom().
+const SAMPLE_TIME = 0;
+const SAMPLE_VALUE = 1;
+// Where addFrom() leaves the window's extreme: a getter returning a double boxes it where V8
+// does not inline the call.
+const SAMPLE_EXTREME = 2;
+// Slots of BucketExtreme's doubles.
+const HEAD_START = 0;
+const VALUE = 1;
+// Slots of QueueDelayTracker's doubles.
+const LAST_TICKS = 0;
+const LAST_ARRIVAL = 1;
+const BASE = 2;
+const QUEUE = 3;
 
 /**
  * A sliding minimum (or maximum) over fixed-length buckets of time.
@@ -77,8 +91,9 @@ export class BucketExtreme {
   readonly #max: boolean;
   readonly #empty: number;
   #head = 0;
-  #headStartUs = -Infinity;
-  #value: number;
+  // Doubles live in a typed array: a field's stores box its values where V8 tracks it as tagged.
+  readonly #f = new Float64Array([-Infinity, 0]);
+  readonly #sample = new Float64Array(3);
 
   /**
    * Creates an empty window.
@@ -93,12 +108,12 @@ export class BucketExtreme {
     this.#max = max;
     this.#empty = max ? -Infinity : Infinity;
     this.#values.fill(this.#empty);
-    this.#value = this.#empty;
+    this.#f[VALUE] = this.#empty;
   }
 
   /** The extreme over the window; ±Infinity while empty. */
   get value(): number {
-    return this.#value;
+    return this.#f[VALUE];
   }
 
   /**
@@ -108,33 +123,54 @@ export class BucketExtreme {
    * @param value The sample.
    */
   add(timeUs: number, value: number): void {
+    const sample = this.#sample;
+    sample[SAMPLE_TIME] = timeUs;
+    sample[SAMPLE_VALUE] = value;
+    this.addFrom(sample);
+  }
+
+  /**
+   * Adds the sample held in `sample` (time in µs at index 0, value at 1) and leaves the extreme
+   * at index 2: the per-packet form, which passes no fresh number to or from a call (a double is
+   * boxed there where V8 does not inline).
+   *
+   * @param sample Time, value and the extreme.
+   */
+  addFrom(sample: Float64Array): void {
+    if (sample[SAMPLE_TIME] >= this.#f[HEAD_START] + this.#bucketUs) this.#roll(sample);
+    const value = sample[SAMPLE_VALUE];
     const values = this.#values;
-    if (timeUs >= this.#headStartUs + this.#bucketUs) {
-      const steps = Math.floor((timeUs - this.#headStartUs) / this.#bucketUs);
-      if (!(steps < values.length)) {
-        values.fill(this.#empty);
-        this.#headStartUs = timeUs;
-      } else {
-        for (let i = 0; i < steps; i++) {
-          this.#head = this.#head + 1 === values.length ? 0 : this.#head + 1;
-          values[this.#head] = this.#empty;
-        }
-        this.#headStartUs += steps * this.#bucketUs;
-      }
-      this.#recompute();
-    }
     const head = values[this.#head];
     if (this.#max ? value > head : value < head) {
       values[this.#head] = value;
-      if (this.#max ? value > this.#value : value < this.#value) this.#value = value;
+      if (this.#max ? value > this.#f[VALUE] : value < this.#f[VALUE]) this.#f[VALUE] = value;
     }
+    sample[SAMPLE_EXTREME] = this.#f[VALUE];
+  }
+
+  // Apart from addFrom() so that it stays small enough for V8 to inline at every call site.
+  #roll(sample: Float64Array): void {
+    const timeUs = sample[SAMPLE_TIME];
+    const values = this.#values;
+    const steps = Math.floor((timeUs - this.#f[HEAD_START]) / this.#bucketUs);
+    if (!(steps < values.length)) {
+      values.fill(this.#empty);
+      this.#f[HEAD_START] = timeUs;
+    } else {
+      for (let i = 0; i < steps; i++) {
+        this.#head = this.#head + 1 === values.length ? 0 : this.#head + 1;
+        values[this.#head] = this.#empty;
+      }
+      this.#f[HEAD_START] += steps * this.#bucketUs;
+    }
+    this.#recompute();
   }
 
   /** Forgets every sample. */
   reset(): void {
     this.#values.fill(this.#empty);
-    this.#headStartUs = -Infinity;
-    this.#value = this.#empty;
+    this.#f[HEAD_START] = -Infinity;
+    this.#f[VALUE] = this.#empty;
   }
 
   #recompute(): void {
@@ -144,7 +180,7 @@ export class BucketExtreme {
       const v = values[i];
       if (this.#max ? v > value : v < value) value = v;
     }
-    this.#value = value;
+    this.#f[VALUE] = value;
   }
 }
 
@@ -168,16 +204,15 @@ export class BucketExtreme {
  */
 export class QueueDelayTracker {
   readonly #base = new BucketExtreme(BASE_BUCKETS, BASE_BUCKET_US, false);
-  #baseUs = Infinity;
   readonly #standing = new BucketExtreme(STANDING_BUCKETS, STANDING_BUCKET_US, false);
   readonly #persistent = new BucketExtreme(PERSISTENT_BUCKETS, PERSISTENT_BUCKET_US, false);
   readonly #peak = new BucketExtreme(PEAK_BUCKETS, PEAK_BUCKET_US, true);
   readonly #floor = new BucketExtreme(FLOOR_BUCKETS, FLOOR_BUCKET_US, false);
   #started = false;
-  #lastTicks = 0;
-  #sendUs = 0;
-  #lastArrivalUs = 0;
-  #queueUs = 0;
+  readonly #f = new Float64Array([0, 0, Infinity, 0]);
+  readonly #sample = new Float64Array(3);
+  readonly #sendClock = new Float64Array(1);
+  readonly #one = new Float64Array(2);
 
   /** Packets seen since the last restart. */
   packets = 0;
@@ -187,17 +222,22 @@ export class QueueDelayTracker {
    * packet since the last restart.
    */
   get sendUs(): number {
-    return this.#sendUs;
+    return this.#sendClock[0];
+  }
+
+  /** {@linkcode QueueDelayTracker.sendUs} at index 0, for the per-packet path. */
+  get sendClock(): Float64Array {
+    return this.#sendClock;
   }
 
   /** Queueing delay of the last packet, ms. */
   get queueMs(): number {
-    return this.#queueUs / 1000;
+    return this.#f[QUEUE] / 1000;
   }
 
   /** The smallest queueing delay over the last ~200 ms, ms; 0 before any packet. */
   get standingQueueMs(): number {
-    const standing = this.#standing.value - this.#baseUs;
+    const standing = this.#standing.value - this.#f[BASE];
     return standing > 0 ? standing / 1000 : 0;
   }
 
@@ -212,12 +252,12 @@ export class QueueDelayTracker {
 
   /** The base (the smallest one-way delay of the last half minute) on the same scale, µs. */
   get baseDelayUs(): number {
-    return this.#baseUs;
+    return this.#f[BASE];
   }
 
   /** The smallest queueing delay over the last ~600 ms, ms; 0 before any packet. */
   get persistentQueueMs(): number {
-    const persistent = this.#persistent.value - this.#baseUs;
+    const persistent = this.#persistent.value - this.#f[BASE];
     return persistent > 0 ? persistent / 1000 : 0;
   }
 
@@ -229,13 +269,13 @@ export class QueueDelayTracker {
 
   /** The standing queue above the floor, ms. */
   get standingAboveFloorMs(): number {
-    const above = this.#standing.value - this.#baseUs - this.#floor.value;
+    const above = this.#standing.value - this.#f[BASE] - this.#floor.value;
     return above > 0 ? above / 1000 : 0;
   }
 
   /** The persistent queue above the floor, ms. */
   get persistentAboveFloorMs(): number {
-    const above = this.#persistent.value - this.#baseUs - this.#floor.value;
+    const above = this.#persistent.value - this.#f[BASE] - this.#floor.value;
     return above > 0 ? above / 1000 : 0;
   }
 
@@ -252,7 +292,7 @@ export class QueueDelayTracker {
    * @param index The record.
    */
   onRecord(batch: PacketBatch, index: number): void {
-    this.onPacket(batch.timestamp[index], batch.arrivalUs[index]);
+    this.#observe(batch.timestamp, batch.arrivalUs, index);
   }
 
   /**
@@ -262,39 +302,60 @@ export class QueueDelayTracker {
    * @param arrivalUs Arrival time, µs.
    */
   onPacket(ticks: number, arrivalUs: number): void {
+    const one = this.#one;
+    one[0] = ticks;
+    one[1] = arrivalUs;
+    this.#observe(one, one, 0, 1);
+  }
+
+  // Reads the packet from columns rather than arguments: no fresh double is passed to a call.
+  #observe(
+    ticksColumn: Float64Array,
+    arrivalColumn: Float64Array,
+    index: number,
+    arrivalOffset = 0,
+  ): void {
+    const ticks = ticksColumn[index];
+    const arrivalUs = arrivalColumn[index + arrivalOffset];
     if (
       this.#started &&
-      (arrivalUs < this.#lastArrivalUs || arrivalUs - this.#lastArrivalUs > MAX_GAP_US)
+      (arrivalUs < this.#f[LAST_ARRIVAL] || arrivalUs - this.#f[LAST_ARRIVAL] > MAX_GAP_US)
     ) {
       this.restart();
     }
     if (!this.#started) {
       this.#started = true;
-      this.#lastTicks = ticks;
-      this.#sendUs = 0;
+      this.#f[LAST_TICKS] = ticks;
+      this.#sendClock[0] = 0;
     } else {
       // The send clock wraps every 64 s; a step back (reordering) is the short way round.
-      let delta = ticks - this.#lastTicks;
+      let delta = ticks - this.#f[LAST_TICKS];
       if (delta < 0) delta += WRAP_TICKS;
       if (delta >= HALF_WRAP_TICKS) delta -= WRAP_TICKS;
-      this.#lastTicks = ticks;
-      this.#sendUs += delta * US_PER_TICK;
+      this.#f[LAST_TICKS] = ticks;
+      this.#sendClock[0] += delta * US_PER_TICK;
     }
-    this.#lastArrivalUs = arrivalUs;
-    const delayUs = arrivalUs - this.#sendUs;
-    this.#base.add(arrivalUs, delayUs);
-    this.#baseUs = this.#base.value;
-    const queueUs = delayUs - this.#baseUs;
+    this.#f[LAST_ARRIVAL] = arrivalUs;
+    const delayUs = arrivalUs - this.#sendClock[0];
+    const sample = this.#sample;
+    sample[SAMPLE_TIME] = arrivalUs;
+    sample[SAMPLE_VALUE] = delayUs;
+    this.#base.addFrom(sample);
+    this.#f[BASE] = sample[SAMPLE_EXTREME];
+    const queueUs = delayUs - this.#f[BASE];
     if (queueUs > MAX_QUEUE_US) {
       this.restart();
-      this.onPacket(ticks, arrivalUs);
+      this.#observe(ticksColumn, arrivalColumn, index, arrivalOffset);
       return;
     }
-    this.#queueUs = queueUs;
-    this.#standing.add(arrivalUs, delayUs);
-    this.#persistent.add(arrivalUs, delayUs);
-    this.#peak.add(arrivalUs, queueUs);
-    this.#floor.add(arrivalUs, this.#standing.value - this.#baseUs);
+    this.#f[QUEUE] = queueUs;
+    this.#standing.addFrom(sample);
+    const standingUs = sample[SAMPLE_EXTREME];
+    this.#persistent.addFrom(sample);
+    sample[SAMPLE_VALUE] = queueUs;
+    this.#peak.addFrom(sample);
+    sample[SAMPLE_VALUE] = standingUs - this.#f[BASE];
+    this.#floor.addFrom(sample);
     this.packets++;
   }
 
@@ -302,12 +363,12 @@ export class QueueDelayTracker {
   restart(): void {
     this.#started = false;
     this.#base.reset();
-    this.#baseUs = Infinity;
+    this.#f[BASE] = Infinity;
     this.#standing.reset();
     this.#persistent.reset();
     this.#peak.reset();
     this.#floor.reset();
-    this.#queueUs = 0;
+    this.#f[QUEUE] = 0;
     this.packets = 0;
   }
 }

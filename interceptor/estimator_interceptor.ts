@@ -37,7 +37,6 @@ import { REMB_DEFAULTS } from "../core/receive_side_options.ts";
 import { ReceiverRtt, type ReceiverRttStats } from "../core/receiver_rtt.ts";
 import {
   compactNtp,
-  compactNtpFromMs,
   DlrrReader,
   NTP_UNIX_EPOCH_OFFSET_MS,
   ntpFromMs,
@@ -89,6 +88,7 @@ export type {
   Logger,
 } from "./interceptor_options.ts";
 
+const TWO_32 = 2 ** 32;
 /** What a {@linkcode EstimatorInterceptor} tells its listeners, in order. */
 export type EstimatorEvent =
   | {
@@ -925,9 +925,18 @@ export class EstimatorInterceptor implements Interceptor {
       if (rtt === undefined) {
         while (reader.next()); // Walked only to count malformed packets.
       } else {
+        // compactNtpFromMs() written out: the fresh double ntpMs would be boxed (16 B per packet)
+        // whenever V8 does not inline that call. As an int32 the result passes unboxed.
         const ntpMs = attributes.arrivalTimeMs + this.#ntpOffsetMs;
-        // As an int32, a small integer to V8: passed to a call that is not inlined without boxing.
-        const now = ntpMs >= 0 && ntpMs < Infinity ? compactNtpFromMs(ntpMs) | 0 : 0;
+        let now = 0;
+        if (ntpMs >= 0 && ntpMs < Infinity) {
+          const seconds = Math.floor(ntpMs / 1000);
+          const fraction = Math.min(
+            TWO_32 - 1,
+            Math.floor(((ntpMs - seconds * 1000) / 1000) * TWO_32),
+          );
+          now = ((seconds % 65_536) << 16) | (fraction >>> 16);
+        }
         while (reader.next()) {
           const taken = rtt.onDlrr(reader, now);
           if (taken > 0) rttMs = taken;
@@ -956,6 +965,8 @@ export class EstimatorInterceptor implements Interceptor {
 
   #onEstimate(bitrateBps: number, ssrcs: readonly number[]): void {
     this.#phase = "estimating";
+    // No event object without a listener: estimates come every few dozen packets.
+    if (this.#listeners.length === 0) return;
     this.#emit({ type: "estimate", timeMs: this.#clock.nowMs(), bitrateBps, ssrcs });
   }
 
@@ -976,6 +987,7 @@ export class EstimatorInterceptor implements Interceptor {
       if (this.#pendingRemb !== undefined) this.#rembsSuperseded++;
       this.#pendingRemb = packet;
     }
+    if (this.#listeners.length === 0) return;
     this.#emit({
       type: "remb",
       timeMs: this.#clock.nowMs(),

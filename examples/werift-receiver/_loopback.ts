@@ -31,16 +31,19 @@ export function loopbackOnly(sdp: string): string {
  *
  * @param predicate What to wait for.
  * @param timeoutMs The limit.
- * @param what Named in the error.
+ * @param what Named in the error; a function is asked at the time-out, for the state then.
  */
 export async function waitFor(
   predicate: () => boolean,
   timeoutMs: number,
-  what: string,
+  what: string | (() => string),
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    if (performance.now() > deadline) {
+      const name = typeof what === "string" ? what : what();
+      throw new Error(`Timed out after ${timeoutMs} ms: ${name}`);
+    }
     await sleep(10);
   }
 }

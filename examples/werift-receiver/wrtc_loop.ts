@@ -118,9 +118,22 @@ export async function runLoop(
     const answer = loopbackOnly(receiver.pc.localDescription!.sdp);
     await sender.setRemoteDescription({ type: "answer", sdp: answer });
 
-    frameTimer = setInterval(() => source.onFrame(frames.next()), 1000 / FPS);
+    let frameCount = 0;
+    const frameTimerStarted = performance.now();
+    frameTimer = setInterval(() => {
+      frameCount++;
+      source.onFrame(frames.next());
+    }, 1000 / FPS);
     // ICE, DTLS and the first encoded frame: about a second here, far longer on a loaded machine.
-    await waitFor(() => firstRtpMs !== undefined, 30_000, "first RTP packet");
+    await waitFor(
+      () => firstRtpMs !== undefined,
+      30_000,
+      () =>
+        `first RTP packet (sender: ICE ${sender.iceConnectionState}, connection ` +
+        `${sender.connectionState}; receiver: ICE ${receiver.pc.iceConnectionState}, connection ` +
+        `${receiver.pc.connectionState}; ${frameCount} frames fed in ` +
+        `${Math.round(performance.now() - frameTimerStarted)} ms)`,
+    );
 
     const samples: LoopSample[] = [];
     let previousBytes = 0;

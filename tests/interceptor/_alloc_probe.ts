@@ -155,7 +155,7 @@ if (mode === "rtcp") {
   close = () => interceptor.close();
 }
 
-run(500_000); // Optimize everything first.
+run(2_000_000); // Optimize everything first (tier-up takes longer on a loaded machine).
 console.log("ALLOC-PROBE start");
 run(packets);
 console.log("ALLOC-PROBE end");
