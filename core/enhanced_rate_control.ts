@@ -313,6 +313,10 @@ export class EnhancedRateControl implements RateController {
       }
       return aimd.latestEstimateBps;
     }
+    // A queue that persists means the link is busy: what is delivered is its rate.
+    if (m.ramp && persistentMs >= RAMP_QUEUE_MS) {
+      this.#ramp.noteSaturated(this.#delivery.rateBps, nowUs);
+    }
     if (persistentMs < RAMP_QUEUE_MS) {
       this.#drain.endEpisode();
       competition.onDrained();

@@ -85,6 +85,21 @@ export class RampUp {
     this.#learntUs = nowUs;
   }
 
+  /**
+   * Raises the capacity remembered to what was delivered while a queue stood: the link was busy,
+   * so that is its rate. (The rate at a cut alone can be low — the sender may already have backed
+   * off — and a later, higher delivery rate would then pass as the link growing.)
+   *
+   * @param bitrateBps The delivery rate, bps.
+   * @param nowUs When, µs.
+   */
+  noteSaturated(bitrateBps: number, nowUs: number): void {
+    if (this.#capacityBps > 0 && bitrateBps > this.#capacityBps) {
+      this.#capacityBps = bitrateBps;
+      this.#learntUs = nowUs;
+    }
+  }
+
   /** Forgets the capacity. */
   forget(): void {
     this.#capacityBps = 0;

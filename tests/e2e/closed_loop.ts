@@ -57,12 +57,14 @@ export const PHASES: readonly Phase[] = [
 export const SKIP_S = 10;
 /**
  * The guard per profile, loose enough never to flake: libwebrtc's behaviour as before; the
- * enhanced profile must fill each phase at least to 0.75 link-level and take the 1 → 2 Mbit/s
- * step within 10 s (its measured figures are in the report and the README).
+ * enhanced profile must fill each phase at least to 0.75 link-level, take the 1 → 2 Mbit/s step
+ * within 10 s and keep RTT p95 under 500 ms (its measured figures are in the report and the README).
  */
 export const GUARDS: Readonly<Record<Profile, Expectations & { maxRampS?: number }>> = {
   libwebrtc: { skipS: SKIP_S },
-  enhanced: { skipS: SKIP_S, minUtilization: 0.75, maxRampS: 10 },
+  // Its ramp's overshoots put the queue at 100–250 ms at times (RTT p95 78–210 ms measured): bound
+  // loosely, the figures go in the report.
+  enhanced: { skipS: SKIP_S, minUtilization: 0.75, maxRampS: 10, maxRttP95Ms: 500 },
 };
 /** Lifts VP8's 1.7 Mbit/s cap for ≤ 640x480 so the 2 Mbit/s phase can be filled. */
 const MAX_BITRATE_BPS = 3_000_000;
