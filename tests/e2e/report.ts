@@ -475,7 +475,8 @@ export interface StepFigures {
  * ];
  * const row = (t: number, link: number, delivered: number, drops = 0) => ({
  *   t, capacityKbps: 0, deliveredKbps: delivered, rembKbps: null, rembCount: 0, rttMs: 1,
- *   pairRttMs: 1, owdP95Ms: 1, queueMs: 0, loopLagMaxMs: 0, linkKbps: link,
+ *   pairRttMs: 1, xrRttMs: 1, dlrrCount: 1, controllerRttMs: 1, owdP95Ms: 1, queueMs: 0,
+ *   loopLagMaxMs: 0, linkKbps: link,
  *   bottleneckPackets: 100, bottleneckDrops: drops, aobKbps: null, targetKbps: 0,
  *   sendKbps: delivered, encoded: `640x360@${drops > 0 ? 12 : 30}`, connectionState: "connected",
  * });
