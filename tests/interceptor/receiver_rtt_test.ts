@@ -244,7 +244,10 @@ Deno.test("EstimatorInterceptor's RTCP reader never throws, counts malformed pac
       fc.oneof(
         fc.uint8Array({ maxLength: 80 }),
         fc.tuple(fc.nat(60), fc.nat(255)).map(([at, value]) => {
-          const bytes = answer({ senderSsrc: 1, lastRr: good.lastRr ^ 0x8000_0000 }, 0);
+          // Our own SSRC, but an RRTR never sent: a bit flipped in each byte, so that no single
+          // corrupted byte can turn it back into the one sent. `>>> 0` keeps it unsigned.
+          const lastRr = (good.lastRr ^ 0x8080_8080) >>> 0;
+          const bytes = answer({ senderSsrc: good.senderSsrc, lastRr }, 0);
           bytes[at % bytes.length] = value;
           return bytes;
         }),
