@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkU32 } from "./_bytes.ts";
 import { checkFunctions, checkRange } from "./estimator_settings.ts";
 import type { RembCallback, RembPolicy } from "./receive_side_controller.ts";
 
@@ -146,14 +147,5 @@ export function checkRtt(rttMs: number): void {
  * ```
  */
 export function checkSsrc(ssrc: number, action: string): void {
-  if (typeof ssrc !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as 'ssrc' must be a number: current type is ${typeof ssrc}`,
-    );
-  }
-  if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
-    throw new RangeError(
-      `Cannot ${action} as 'ssrc' must be a 32-bit unsigned integer: current value is ${ssrc}`,
-    );
-  }
+  checkU32(ssrc, action, "ssrc");
 }

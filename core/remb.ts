@@ -12,7 +12,7 @@
  * @module
  */
 
-import { readU32, writeU32 } from "./_bytes.ts";
+import { checkU32, readU32, writeU32 } from "./_bytes.ts";
 
 /**
  * A decoded REMB message.
@@ -89,8 +89,8 @@ export function encodeRemb(
     );
   }
   const { senderSsrc, bitrateBps, ssrcs, mediaSsrc = 0 } = remb;
-  checkSsrc(senderSsrc, "senderSsrc");
-  checkSsrc(mediaSsrc, "mediaSsrc");
+  checkU32(senderSsrc, "encode REMB", "senderSsrc");
+  checkU32(mediaSsrc, "encode REMB", "mediaSsrc");
   if (typeof bitrateBps !== "number") {
     throw new TypeError(
       `Cannot encode REMB as 'bitrateBps' must be a number: current type is ${typeof bitrateBps}`,
@@ -117,7 +117,7 @@ export function encodeRemb(
       `Cannot encode REMB as 'ssrcs' must hold at most ${MAX_REMB_SSRCS} SSRCs: current length is ${count}`,
     );
   }
-  for (let i = 0; i < count; i++) checkSsrc(ssrcs[i], "ssrcs", i);
+  for (let i = 0; i < count; i++) checkU32(ssrcs[i], "encode REMB", "ssrcs", i);
 
   // Halving with Math.floor stays exact above 2^32, where the bitwise shift operators would not.
   let mantissa = bitrateBps;
@@ -303,20 +303,6 @@ export function isRemb(bytes: Uint8Array, offset = 0): boolean {
     packetBytes <= bytes.length - offset &&
     bytes[offset + 12] === TAG_R && bytes[offset + 13] === TAG_E &&
     bytes[offset + 14] === TAG_M && bytes[offset + 15] === TAG_B;
-}
-
-function checkSsrc(value: unknown, name: string, index?: number): void {
-  const label = index === undefined ? name : `${name}[${index}]`;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot encode REMB as '${label}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(
-      `Cannot encode REMB as '${label}' must be a 32-bit unsigned integer: current value is ${value}`,
-    );
-  }
 }
 
 function hex(bytes: Uint8Array, at: number, count: number): string {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { checkU32 } from "./_bytes.ts";
 import { MAX_REMB_SSRCS } from "./remb.ts";
 
 /**
@@ -352,19 +353,7 @@ function checkSsrcs(ssrcs: readonly number[]): void {
       `Cannot forward REMB as 'ssrcs' must be an array: current type is ${typeof ssrcs}`,
     );
   }
-  for (let i = 0; i < ssrcs.length; i++) {
-    const ssrc: unknown = ssrcs[i];
-    if (typeof ssrc !== "number") {
-      throw new TypeError(
-        `Cannot forward REMB as 'ssrcs[${i}]' must be a number: current type is ${typeof ssrc}`,
-      );
-    }
-    if (!Number.isInteger(ssrc) || ssrc < 0 || ssrc > 0xffffffff) {
-      throw new RangeError(
-        `Cannot forward REMB as 'ssrcs[${i}]' must be a 32-bit unsigned integer: current value is ${ssrc}`,
-      );
-    }
-  }
+  for (let i = 0; i < ssrcs.length; i++) checkU32(ssrcs[i], "forward REMB", "ssrcs", i);
 }
 
 /**

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { writeU32 } from "./_bytes.ts";
+import { checkU32, writeU32 } from "./_bytes.ts";
 
 /** RTCP packet type of an extended report (RFC 3611 §2). */
 export const RTCP_XR_PACKET_TYPE = 207;
@@ -575,19 +575,6 @@ function checkNtpMs(ntpMs: number, action: string): void {
   if (!Number.isFinite(ntpMs) || ntpMs < 0) {
     throw new RangeError(
       `Cannot ${action} as 'ntpMs' must be a finite non-negative number: current value is ${ntpMs}`,
-    );
-  }
-}
-
-function checkU32(value: unknown, action: string, name: string): void {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current type is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a 32-bit unsigned integer: current value is ${value}`,
     );
   }
 }
