@@ -133,6 +133,21 @@ export class InterArrival {
   }
 
   #compute(): boolean {
+    const timestamp = this.#timestampInput;
+    // Most packets join the current group: in order and within its length, whatever the burst
+    // rule says (it can only keep a packet in the group).
+    if (!this.#curEmpty && diff32(timestamp, this.#curFirstTimestamp) <= this.#groupLengthTicks) {
+      if (isNewer(timestamp, this.#curTimestamp)) this.#curTimestamp = timestamp;
+      this.#curSize += this.#sizeInput;
+      this.#curCompleteTimeMs = this.#arrivalInput;
+      this.#curLastSystemTimeMs = this.#systemInput;
+      return false;
+    }
+    return this.#computeAtEdge();
+  }
+
+  // The first packet, a reordered one, or one past the current group's length.
+  #computeAtEdge(): boolean {
     const arrivalTimeMs = this.#arrivalInput;
     const systemTimeMs = this.#systemInput;
     const packetSize = this.#sizeInput;
@@ -145,7 +160,7 @@ export class InterArrival {
       this.#curEmpty = false;
     } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
       return false; // Out of order: older than the current group, belongs to no group.
-    } else if (this.#isNewGroup()) {
+    } else if (!this.#belongsToBurst()) {
       if (this.#prevComplete) {
         const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
         const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
@@ -190,11 +205,6 @@ export class InterArrival {
     this.#curSize = 0;
     this.#prevComplete = false;
     this.#prevSize = 0;
-  }
-
-  #isNewGroup(): boolean {
-    if (this.#belongsToBurst()) return false;
-    return diff32(this.#timestampInput, this.#curFirstTimestamp) > this.#groupLengthTicks;
   }
 
   // A packet that arrives sooner after the group than it was sent is part of the same burst.
