@@ -130,15 +130,19 @@ export class AbsSendTimeEstimator extends EstimatorBase {
     let updateEstimate = false;
     if (
       size > MIN_PROBE_PACKET_SIZE &&
-      (nowUs < this.#probingEndUs || !this.aimd.validEstimate || this.#probeThroughout)
+      (nowUs < this.#probingEndUs || this.aimd.validEstimate !== true ||
+        this.#probeThroughout === true)
     ) {
       updateEstimate = this.#probe(batch, index);
     }
 
     const severity = batch.usage[index];
     let overusing: boolean;
-    if (this.#perStream) {
-      if (severity !== stream.severity || this.streams.created) this.#setSeverity(stream, severity);
+    // `=== true`: a boolean read from a field is otherwise tested as any value could be.
+    if (this.#perStream === true) {
+      if (severity !== stream.severity || this.streams.created === true) {
+        this.#setSeverity(stream, severity);
+      }
       overusing = this.#overusing > 0;
     } else {
       stream.severity = severity;
@@ -147,7 +151,7 @@ export class AbsSendTimeEstimator extends EstimatorBase {
     }
 
     if (
-      updateEstimate || !this.#updated || nowUs >= this.#nextUpdateUs ||
+      updateEstimate || this.#updated !== true || nowUs >= this.#nextUpdateUs ||
       (overusing && this.#timeToReduceFurther(batch, index))
     ) {
       this.#updateEstimate(batch, index);

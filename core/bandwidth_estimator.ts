@@ -170,7 +170,8 @@ export class BandwidthEstimator {
     record.size[0] = packet.payloadSize;
     this.#packets++;
     if (this.#controller.selectEstimator(absSendTime !== undefined)) this.#startEstimator();
-    if (this.#absSendTimeLanes) {
+    // `=== true`: a boolean read from a field is otherwise tested as any value could be.
+    if (this.#absSendTimeLanes === true) {
       if (absSendTime === undefined) {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
@@ -181,9 +182,9 @@ export class BandwidthEstimator {
     }
     const lanes = this.#lanes;
     lanes.admitAt(record.ssrc, record.nowUs, 0);
-    if (lanes.created) this.#controller.onNewStream(packet.ssrc, usToMs(record.nowUs[0]));
+    if (lanes.created === true) this.#controller.onNewStream(packet.ssrc, usToMs(record.nowUs[0]));
     const pipeline = lanes.current!;
-    if (lanes.resetFilter) pipeline.resetFilter();
+    if (lanes.resetFilter === true) pipeline.resetFilter();
     pipeline.onRecord(record, 0);
     this.#controller.onRecord(record, 0);
   }

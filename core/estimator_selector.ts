@@ -47,7 +47,7 @@ export class EstimatorSelector {
   onPacket(hasAbsSendTime: boolean): boolean {
     if (hasAbsSendTime) {
       this.#packetsWithoutAbsSendTime = 0;
-      if (this.#absSendTime) return false;
+      if (this.#absSendTime === true) return false;
       if (this.#kind !== undefined) this.switches++;
       this.#kind = "abs-send-time";
       this.#absSendTime = true;

@@ -140,7 +140,11 @@ export class InterArrival {
     const timestamp = this.#timestampInput;
     // Most packets join the current group: in order and within its length, whatever the burst
     // rule says (it can only keep a packet in the group).
-    if (!this.#curEmpty && diff32(timestamp, this.#curFirstTimestamp) <= this.#groupLengthTicks) {
+    // `=== false`: a boolean read from a field is otherwise tested as any value could be.
+    if (
+      this.#curEmpty === false &&
+      diff32(timestamp, this.#curFirstTimestamp) <= this.#groupLengthTicks
+    ) {
       if (isNewer(timestamp, this.#curTimestamp)) this.#curTimestamp = timestamp;
       this.#curSize += this.#sizeInput;
       this.#curCompleteTimeMs = this.#arrivalInput;
@@ -157,7 +161,7 @@ export class InterArrival {
     const packetSize = this.#sizeInput;
     const timestamp = this.#timestampInput;
     let computed = false;
-    if (this.#curEmpty) {
+    if (this.#curEmpty === true) {
       this.#curTimestamp = timestamp;
       this.#curFirstTimestamp = timestamp;
       this.#curFirstArrivalMs = arrivalTimeMs;
@@ -165,7 +169,7 @@ export class InterArrival {
     } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
       return false; // Out of order: older than the current group, belongs to no group.
     } else if (!this.#belongsToBurst()) {
-      if (this.#prevComplete) {
+      if (this.#prevComplete === true) {
         const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
         const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
         const systemDelta = this.#curLastSystemTimeMs - this.#prevLastSystemTimeMs;

@@ -57,7 +57,7 @@ export class RateStatistics {
     // One bucket per distinct millisecond inside the window, rounded up to a power of two so that
     // ring indices wrap with a mask.
     const capacity = 2 ** Math.ceil(Math.log2(windowMs + 1));
-    this.#mask = capacity - 1;
+    this.#mask = (capacity - 1) | 0; // a small integer, not a double to convert at each use
     this.#buckets = new Float64Array(capacity * 3);
   }
 
@@ -114,7 +114,7 @@ export class RateStatistics {
     this.#eraseOld();
     if (this.#available()) {
       this.#wasAvailable = true;
-    } else if (this.#wasAvailable) {
+    } else if (this.#wasAvailable === true) {
       this.reset();
       this.#wasAvailable = false;
     }
@@ -129,7 +129,8 @@ export class RateStatistics {
     let last = this.#lastSlot * 3;
     // A sample before the newest bucket's time joins that bucket.
     if (this.#length === 0 || nowMs > this.#lastTimeMs) {
-      if (this.#numSamples === 0 || !this.#hasFirstTimestamp) {
+      // `!== true`: a boolean read from a field is otherwise tested as any value could be.
+      if (this.#numSamples === 0 || this.#hasFirstTimestamp !== true) {
         this.#firstTimestamp = nowMs;
         this.#hasFirstTimestamp = true;
       }
@@ -229,7 +230,7 @@ export class RateStatistics {
 
   // Reads #nowInput.
   #activeWindow(): number {
-    if (!this.#hasFirstTimestamp) return 0;
+    if (this.#hasFirstTimestamp !== true) return 0;
     const nowMs = this.#nowInput;
     return this.#firstTimestamp <= nowMs - this.#windowMs
       ? this.#windowMs
