@@ -36,9 +36,14 @@ export function msToUs(ms: number): number {
 
 /**
  * `Timestamp::ms()`: integer microseconds to milliseconds, rounded to nearest. For a divisor of 1000
- * `DivideRoundToNearest` rounds every half up, whatever the sign, which this one-liner does too (and
- * stays small enough to be inlined on the per-packet path).
+ * `DivideRoundToNearest` rounds every half up, whatever the sign: `floor((us + 500) / 1000)`.
+ *
+ * Computed as `floor(us / 1000 + 0.5)`, in doubles only: the quotient's fraction is a multiple of
+ * 0.001 and, below 2^42 ms (139 years), both roundings together err by less than that, so the floor
+ * lands where the exact one does. V8 would otherwise run `us + 500` as a checked 64-bit integer
+ * addition between two conversions, on the per-packet path.
  */
 export function usToMs(us: number): number {
-  return Math.floor((us + 500) / 1000);
+  const ms = us / 1000;
+  return Math.abs(ms) < 4398046511104 ? Math.floor(ms + 0.5) : Math.floor((us + 500) / 1000);
 }

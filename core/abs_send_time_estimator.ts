@@ -17,12 +17,11 @@ import {
   type EstimatorBaseOptions,
   type EstimatorStream,
 } from "./estimator_base.ts";
-import type { BandwidthUsage } from "./types.ts";
+import { type BandwidthUsage, usageOfSeverity } from "./types.ts";
 
 const MIN_PROBE_PACKET_SIZE = 200;
 const INITIAL_PROBING_INTERVAL_US = 2_000_000;
 const EXPECTED_NUMBER_OF_PROBES = 3;
-const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
 
 /** How packets are grouped into delay pipelines. */
 export type Grouping = "per-stream" | "transport";
@@ -71,20 +70,25 @@ export interface AbsSendTimeEstimatorOptions extends EstimatorBaseOptions {
 export class AbsSendTimeEstimator extends EstimatorBase {
   readonly #perStream: boolean;
   readonly #probeThroughout: boolean;
-  #incomingInitialized = false;
   #firstPacketUs = -Infinity;
+  // Probe candidates are taken while the receiver clock is before this (2 s after the first packet)
+  // or while there is no valid estimate.
+  #probingEndUs = Infinity;
   // When the last estimate was reported, and the feedback interval of the current bitrate (it only
   // changes with the bitrate, so it is computed then rather than per packet).
   #updated = false;
   #lastUpdateMs = 0;
   #feedbackIntervalMs: number;
+  // The first receiver-clock µs whose ms is more than the feedback interval after the last update:
+  // `usToMs(now) - last > interval` is `now >= (last + interval + 1) * 1000 - 500`, no division.
+  #nextUpdateUs = 0;
   // Probing measures the path, so it runs over all packets whatever the grouping.
   readonly #probes = new ProbeClusters();
   // Per-stream grouping: how many active streams are in each non-normal state. Transport grouping:
   // the lane's last verdict.
   #overusing = 0;
   #underusing = 0;
-  #transportUsage: BandwidthUsage = "normal";
+  #transportSeverity = 0;
 
   /**
    * Creates an estimator with no streams.
@@ -100,7 +104,7 @@ export class AbsSendTimeEstimator extends EstimatorBase {
 
   /** The fused detector state: the transport lane's, or the most severe per-SSRC one. */
   override get usage(): BandwidthUsage {
-    if (!this.#perStream) return this.#transportUsage;
+    if (!this.#perStream) return usageOfSeverity(this.#transportSeverity);
     return this.#overusing > 0 ? "overusing" : this.#underusing > 0 ? "underusing" : "normal";
   }
 
@@ -112,79 +116,84 @@ export class AbsSendTimeEstimator extends EstimatorBase {
    * @param index The record.
    */
   override onRecord(batch: PacketBatch, index: number): void {
-    const nowUs = batch.nowUs[index];
-    const size = batch.size[index];
-    const nowMs = usToMs(nowUs);
-
-    // Restart the rate window once it has drained, e.g. after a silence.
-    if (this.incoming.rateAt(batch.arrivalUs, index) !== undefined) {
-      this.#incomingInitialized = true;
-    } else if (this.#incomingInitialized) {
-      this.incoming.reset();
-      this.#incomingInitialized = false;
-    }
-    this.incoming.updateFrom(batch.size, batch.arrivalUs, index);
-    if (this.#firstPacketUs === -Infinity) this.#firstPacketUs = nowUs;
-
+    // Restarts the rate window once it has drained, e.g. after a silence.
+    this.incoming.updateRestartingFrom(batch.size, batch.arrivalUs, index);
     const stream = this.streams.touchAt(batch.ssrc, batch.nowUs, index);
-    stream.packets++;
-    stream.bytes += size;
+    const size = batch.size[index];
+    stream.count(size);
+    const nowUs = batch.nowUs[index];
+    if (this.#firstPacketUs === -Infinity) {
+      this.#firstPacketUs = nowUs;
+      this.#probingEndUs = nowUs + INITIAL_PROBING_INTERVAL_US;
+    }
 
     let updateEstimate = false;
-    const aimd = this.aimd;
     if (
       size > MIN_PROBE_PACKET_SIZE &&
-      (!aimd.validEstimate || nowUs - this.#firstPacketUs < INITIAL_PROBING_INTERVAL_US ||
-        this.#probeThroughout)
+      (nowUs < this.#probingEndUs || this.aimd.validEstimate !== true ||
+        this.#probeThroughout === true)
     ) {
-      this.#probes.add(batch, index);
-      updateEstimate = this.#processClusters(nowUs);
+      updateEstimate = this.#probe(batch, index);
     }
 
-    const verdict = USAGES[batch.usage[index]];
-    if (this.#perStream) {
-      if (this.streams.created) {
-        stream.usage = verdict;
-        this.#count(verdict, 1);
-      } else if (verdict !== stream.usage) {
-        this.#count(stream.usage, -1);
-        this.#count(verdict, 1);
-        stream.usage = verdict;
+    const severity = batch.usage[index];
+    let overusing: boolean;
+    // `=== true`: a boolean read from a field is otherwise tested as any value could be.
+    if (this.#perStream === true) {
+      if (severity !== stream.severity || this.streams.created === true) {
+        this.#setSeverity(stream, severity);
       }
+      overusing = this.#overusing > 0;
     } else {
-      stream.usage = verdict;
-      this.#transportUsage = verdict;
+      stream.severity = severity;
+      this.#transportSeverity = severity;
+      overusing = severity === 2;
     }
-    const usage = this.usage;
 
-    if (!updateEstimate) {
-      if (!this.#updated || nowMs - this.#lastUpdateMs > this.#feedbackIntervalMs) {
-        updateEstimate = true;
-      } else if (usage === "overusing") {
-        const rate = this.incoming.rateAt(batch.arrivalUs, index);
-        updateEstimate = rate !== undefined && aimd.timeToReduceFurther(nowUs, rate);
-      }
-    }
-    if (updateEstimate) {
-      const target = aimd.update(usage, this.incoming.rateAt(batch.arrivalUs, index), nowUs);
-      this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
-      if (aimd.validEstimate) {
-        this.#updated = true;
-        this.#lastUpdateMs = nowMs;
-        this.onEstimate(target, this.ssrcs());
-      }
+    if (
+      updateEstimate || this.#updated !== true || nowUs >= this.#nextUpdateUs ||
+      (overusing && this.#timeToReduceFurther(batch, index))
+    ) {
+      this.#updateEstimate(batch, index);
     }
   }
 
-  // A probe cluster faster than the estimate replaces it at once.
-  #processClusters(nowUs: number): boolean {
+  // Per-stream grouping: the stream's verdict changed, or it is new (its entry says normal).
+  #setSeverity(stream: EstimatorStream, severity: number): void {
+    if (!this.streams.created) this.#count(stream.severity, -1);
+    this.#count(severity, 1);
+    stream.severity = severity;
+  }
+
+  #timeToReduceFurther(batch: PacketBatch, index: number): boolean {
+    const rate = this.incoming.rateAt(batch.arrivalUs, index);
+    return rate !== undefined && this.aimd.timeToReduceFurther(batch.nowUs[index], rate);
+  }
+
+  #updateEstimate(batch: PacketBatch, index: number): void {
+    const nowUs = batch.nowUs[index];
+    const aimd = this.aimd;
+    const target = aimd.update(this.usage, this.incoming.rateAt(batch.arrivalUs, index), nowUs);
+    this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
+    if (aimd.validEstimate) {
+      this.#updated = true;
+      this.#lastUpdateMs = usToMs(nowUs);
+      this.onEstimate(target, this.ssrcs());
+    }
+    this.#nextUpdateUs = (this.#lastUpdateMs + this.#feedbackIntervalMs + 1) * 1000 - 500;
+  }
+
+  // Adds a probe candidate; a probe cluster faster than the estimate replaces it at once.
+  #probe(batch: PacketBatch, index: number): boolean {
     const probes = this.#probes;
+    probes.add(batch, index);
     const bestBps = probes.evaluate();
     if (probes.clusterCount === 0) return false;
     const aimd = this.aimd;
     if (bestBps > 0 && (aimd.validEstimate ? bestBps > aimd.latestEstimateBps : true)) {
-      aimd.setEstimate(bestBps, nowUs);
+      aimd.setEstimate(bestBps, batch.nowUs[index]);
       this.#feedbackIntervalMs = usToMs(aimd.getFeedbackIntervalUs());
+      this.#nextUpdateUs = (this.#lastUpdateMs + this.#feedbackIntervalMs + 1) * 1000 - 500;
       return true;
     }
     if (probes.clusterCount >= EXPECTED_NUMBER_OF_PROBES) probes.clear();
@@ -197,11 +206,11 @@ export class AbsSendTimeEstimator extends EstimatorBase {
    * @param stream Its last state.
    */
   protected override onRetire(stream: EstimatorStream): void {
-    this.#count(stream.usage, -1);
+    this.#count(stream.severity, -1);
   }
 
-  #count(usage: BandwidthUsage, delta: number): void {
-    if (usage === "overusing") this.#overusing += delta;
-    else if (usage === "underusing") this.#underusing += delta;
+  #count(severity: number, delta: number): void {
+    if (severity === 2) this.#overusing += delta;
+    else if (severity === 1) this.#underusing += delta;
   }
 }

@@ -103,6 +103,8 @@ export class BandwidthEstimator {
   readonly #lanes: LaneTable<DelayPipeline>;
   #packets = 0;
   #packetsWithoutAbsSendTime = 0;
+  // Whether the lanes serve abs-send-time (a boolean: a string comparison costs checks per packet).
+  #absSendTimeLanes = true;
 
   /**
    * Creates an estimator.
@@ -155,39 +157,44 @@ export class BandwidthEstimator {
    */
   onPacket(packet: PacketInfo, nowMs?: number): void {
     checkPacket(packet, nowMs);
-    const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
+    const absSendTime = packet.absSendTime;
 
     // Copy into a record: large numbers travel through typed arrays, never boxed.
     const record = this.#record;
-    record.ssrc[0] = ssrc;
+    record.ssrc[0] = packet.ssrc;
     // Inline rather than msToUs(): a helper call that is not inlined would box the argument.
-    record.arrivalUs[0] = Math.round(arrivalTimeMs * 1000);
+    const arrivalUs = Math.round(packet.arrivalTimeMs * 1000);
+    record.arrivalUs[0] = arrivalUs;
     // Not `nowMs ?? arrivalTimeMs`: merging a number with undefined would box it.
-    record.nowUs[0] = nowMs === undefined ? record.arrivalUs[0] : Math.round(nowMs * 1000);
-    record.size[0] = payloadSize;
+    record.nowUs[0] = nowMs === undefined ? arrivalUs : Math.round(nowMs * 1000);
+    record.size[0] = packet.payloadSize;
     this.#packets++;
-    const controller = this.#controller;
-    const lanes = this.#lanes;
-    if (controller.selectEstimator(absSendTime !== undefined)) {
-      const kind = controller.selectedKind!;
-      lanes.reset(kind);
-      controller.startEstimator(kind);
-    }
-    if (lanes.kind === "abs-send-time") {
+    if (this.#controller.selectEstimator(absSendTime !== undefined)) this.#startEstimator();
+    // `=== true`: a boolean read from a field is otherwise tested as any value could be.
+    if (this.#absSendTimeLanes === true) {
       if (absSendTime === undefined) {
         this.#packetsWithoutAbsSendTime++; // libwebrtc drops these with a warning.
         return;
       }
       record.timestamp[0] = absSendTimeToTicks(absSendTime); // tiny, so inlined: no boxing
     } else {
-      record.timestamp[0] = rtpTimestamp;
+      record.timestamp[0] = packet.rtpTimestamp;
     }
+    const lanes = this.#lanes;
     lanes.admitAt(record.ssrc, record.nowUs, 0);
-    if (lanes.created) controller.onNewStream(ssrc, usToMs(record.nowUs[0]));
+    if (lanes.created === true) this.#controller.onNewStream(packet.ssrc, usToMs(record.nowUs[0]));
     const pipeline = lanes.current!;
-    if (lanes.resetFilter) pipeline.resetFilter();
+    if (lanes.resetFilter === true) pipeline.resetFilter();
     pipeline.onRecord(record, 0);
-    controller.onRecord(record, 0);
+    this.#controller.onRecord(record, 0);
+  }
+
+  // The controller picked a fresh estimator with this packet: the lanes restart with it.
+  #startEstimator(): void {
+    const kind = this.#controller.selectedKind!;
+    this.#lanes.reset(kind);
+    this.#absSendTimeLanes = kind === "abs-send-time";
+    this.#controller.startEstimator(kind);
   }
 
   /**

@@ -23,7 +23,7 @@ import { OveruseEstimator } from "./overuse_estimator.ts";
 import { TrendlineEstimator } from "./trendline_estimator.ts";
 import { usToMs } from "./_math.ts";
 import type { PacketBatch } from "./packet_batch.ts";
-import { type BandwidthUsage, usageSeverity } from "./types.ts";
+import { type BandwidthUsage, usageOfSeverity } from "./types.ts";
 import type { EstimatorKind } from "./lane_table.ts";
 import { RTP_GROUP_LENGTH_TICKS, RTP_TIMESTAMP_TO_MS } from "./single_stream_estimator.ts";
 
@@ -200,9 +200,9 @@ export class DelayPipeline {
       );
       this.#filter();
     }
-    const usage = this.#detector.state;
-    batch.usage[index] = usageSeverity(usage);
-    return usage;
+    const severity = this.#detector.severity;
+    batch.usage[index] = severity;
+    return usageOfSeverity(severity);
   }
 
   // Runs the filter and the detector on the deltas the inter-arrival stage just computed.

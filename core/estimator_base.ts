@@ -9,7 +9,7 @@ import type { PacketBatch } from "./packet_batch.ts";
 import type { RateController } from "./rate_controller.ts";
 import { RateStatistics } from "./rate_statistics.ts";
 import { type StreamEntry, StreamTable } from "./stream_table.ts";
-import type { BandwidthUsage } from "./types.ts";
+import { type BandwidthUsage, usageOfSeverity } from "./types.ts";
 
 const BITRATE_WINDOW_MS = 1000;
 
@@ -19,11 +19,61 @@ export type EstimateCallback = (bitrateBps: number, ssrcs: number[]) => void;
 /** What an estimator keeps per SSRC. */
 export interface EstimatorStream extends StreamEntry {
   /** Verdict of the stream's lane at its last packet. */
-  usage: BandwidthUsage;
+  readonly usage: BandwidthUsage;
+  /**
+   * That verdict as its severity code (0 normal, 1 underusing, 2 overusing), as a batch's `usage`
+   * column carries it: the state itself, which `usage` names.
+   */
+  severity: number;
   /** Packets received. */
-  packets: number;
+  readonly packets: number;
   /** Payload bytes received. */
-  bytes: number;
+  readonly bytes: number;
+  /**
+   * Counts a packet.
+   *
+   * @param size Its payload bytes.
+   */
+  count(size: number): void;
+}
+
+const LAST_SEEN = 0;
+const PACKETS = 1;
+const BYTES = 2;
+
+// One class, so every stream entry has the same shape on the per-packet path.
+class StreamState implements EstimatorStream {
+  severity = 0;
+  // Numbers that outgrow small integers live in a typed array: a field turning from small integer
+  // to double in hot code leaves its stores boxing a number on every packet.
+  readonly #figures = new Float64Array(3);
+
+  constructor(readonly ssrc: number) {}
+
+  get lastSeenUs(): number {
+    return this.#figures[LAST_SEEN];
+  }
+
+  set lastSeenUs(us: number) {
+    this.#figures[LAST_SEEN] = us;
+  }
+
+  get packets(): number {
+    return this.#figures[PACKETS];
+  }
+
+  get bytes(): number {
+    return this.#figures[BYTES];
+  }
+
+  get usage(): BandwidthUsage {
+    return usageOfSeverity(this.severity);
+  }
+
+  count(size: number): void {
+    this.#figures[PACKETS]++;
+    this.#figures[BYTES] += size;
+  }
 }
 
 /** Options every estimator takes. */
@@ -73,7 +123,7 @@ export abstract class EstimatorBase {
     this.streams = new StreamTable<EstimatorStream>({
       timeoutUs: options.streamTimeoutUs,
       timeoutsOnPacket,
-      create: (ssrc) => ({ ssrc, lastSeenUs: 0, usage: "normal", packets: 0, bytes: 0 }),
+      create: (ssrc) => new StreamState(ssrc),
       retire: (stream) => this.onRetire(stream),
     });
   }

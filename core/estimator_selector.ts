@@ -26,11 +26,17 @@ export const TIME_OFFSET_SWITCH_THRESHOLD = 30;
  * ```
  */
 export class EstimatorSelector {
-  /** The active estimator, or `undefined` before the first packet. */
-  kind: EstimatorKind | undefined;
+  #kind: EstimatorKind | undefined;
   /** Switches between the two estimators (the first choice is not one). */
   switches = 0;
   #packetsWithoutAbsSendTime = 0;
+  // `kind === "abs-send-time"` as a boolean: a string comparison costs checks on every packet.
+  #absSendTime = false;
+
+  /** The active estimator, or `undefined` before the first packet. */
+  get kind(): EstimatorKind | undefined {
+    return this.#kind;
+  }
 
   /**
    * Registers a packet.
@@ -41,21 +47,23 @@ export class EstimatorSelector {
   onPacket(hasAbsSendTime: boolean): boolean {
     if (hasAbsSendTime) {
       this.#packetsWithoutAbsSendTime = 0;
-      if (this.kind === "abs-send-time") return false;
-      if (this.kind !== undefined) this.switches++;
-      this.kind = "abs-send-time";
+      if (this.#absSendTime === true) return false;
+      if (this.#kind !== undefined) this.switches++;
+      this.#kind = "abs-send-time";
+      this.#absSendTime = true;
       return true;
     }
-    if (this.kind === undefined) {
-      this.kind = "rtp-timestamp";
+    if (this.#kind === undefined) {
+      this.#kind = "rtp-timestamp";
       return true;
     }
     if (
-      this.kind === "abs-send-time" &&
+      this.#kind === "abs-send-time" &&
       ++this.#packetsWithoutAbsSendTime >= TIME_OFFSET_SWITCH_THRESHOLD
     ) {
       this.switches++;
-      this.kind = "rtp-timestamp";
+      this.#kind = "rtp-timestamp";
+      this.#absSendTime = false;
       return true;
     }
     return false;

@@ -126,27 +126,50 @@ export class InterArrival {
    */
   computeDeltasFrom(batch: PacketBatch, index: number): boolean {
     this.#timestampInput = batch.timestamp[index];
-    this.#arrivalInput = usToMs(batch.arrivalUs[index]);
-    this.#systemInput = usToMs(batch.nowUs[index]);
+    const arrivalUs = batch.arrivalUs[index];
+    const nowUs = batch.nowUs[index];
+    const arrivalMs = usToMs(arrivalUs);
+    this.#arrivalInput = arrivalMs;
+    // The clock is usually the arrival time itself: one division instead of two.
+    this.#systemInput = nowUs === arrivalUs ? arrivalMs : usToMs(nowUs);
     this.#sizeInput = batch.size[index];
     return this.#compute();
   }
 
   #compute(): boolean {
+    const timestamp = this.#timestampInput;
+    // Most packets join the current group: in order and within its length, whatever the burst
+    // rule says (it can only keep a packet in the group).
+    // `=== false`: a boolean read from a field is otherwise tested as any value could be.
+    if (
+      this.#curEmpty === false &&
+      diff32(timestamp, this.#curFirstTimestamp) <= this.#groupLengthTicks
+    ) {
+      if (isNewer(timestamp, this.#curTimestamp)) this.#curTimestamp = timestamp;
+      this.#curSize += this.#sizeInput;
+      this.#curCompleteTimeMs = this.#arrivalInput;
+      this.#curLastSystemTimeMs = this.#systemInput;
+      return false;
+    }
+    return this.#computeAtEdge();
+  }
+
+  // The first packet, a reordered one, or one past the current group's length.
+  #computeAtEdge(): boolean {
     const arrivalTimeMs = this.#arrivalInput;
     const systemTimeMs = this.#systemInput;
     const packetSize = this.#sizeInput;
     const timestamp = this.#timestampInput;
     let computed = false;
-    if (this.#curEmpty) {
+    if (this.#curEmpty === true) {
       this.#curTimestamp = timestamp;
       this.#curFirstTimestamp = timestamp;
       this.#curFirstArrivalMs = arrivalTimeMs;
       this.#curEmpty = false;
     } else if (diff32(timestamp, this.#curFirstTimestamp) >= 0x80000000) {
       return false; // Out of order: older than the current group, belongs to no group.
-    } else if (this.#isNewGroup()) {
-      if (this.#prevComplete) {
+    } else if (!this.#belongsToBurst()) {
+      if (this.#prevComplete === true) {
         const tsDelta = diff32(this.#curTimestamp, this.#prevTimestamp);
         const tDelta = this.#curCompleteTimeMs - this.#prevCompleteTimeMs;
         const systemDelta = this.#curLastSystemTimeMs - this.#prevLastSystemTimeMs;
@@ -190,11 +213,6 @@ export class InterArrival {
     this.#curSize = 0;
     this.#prevComplete = false;
     this.#prevSize = 0;
-  }
-
-  #isNewGroup(): boolean {
-    if (this.#belongsToBurst()) return false;
-    return diff32(this.#timestampInput, this.#curFirstTimestamp) > this.#groupLengthTicks;
   }
 
   // A packet that arrives sooner after the group than it was sent is part of the same burst.

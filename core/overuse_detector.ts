@@ -6,7 +6,7 @@
  */
 
 import { DelaySample } from "./delay_sample.ts";
-import { type BandwidthUsage, usageSeverity } from "./types.ts";
+import { type BandwidthUsage, usageOfSeverity } from "./types.ts";
 
 const MAX_ADAPT_OFFSET_MS = 15;
 const OVERUSING_TIME_THRESHOLD_MS = 10;
@@ -69,7 +69,9 @@ export class OveruseDetector {
   #prevOffset = 0;
   #timeOverUsing = -1;
   #overuseCounter = 0;
-  #hypothesis: BandwidthUsage = "normal";
+  // The hypothesis as its severity code (0 normal, 1 underusing, 2 overusing): a number, so that
+  // the per-packet path compares and copies it without string checks.
+  #severity = 0;
   #modifiedOffset = 0;
   #nowInput = 0;
   readonly #sample = new DelaySample();
@@ -86,7 +88,12 @@ export class OveruseDetector {
 
   /** The current hypothesis. */
   get state(): BandwidthUsage {
-    return this.#hypothesis;
+    return usageOfSeverity(this.#severity);
+  }
+
+  /** The current hypothesis as its severity code: 0 normal, 1 underusing, 2 overusing. */
+  get severity(): number {
+    return this.#severity;
   }
 
   /** The adaptive threshold in milliseconds. */
@@ -130,7 +137,7 @@ export class OveruseDetector {
     const numOfDeltas = sample.numOfDeltas;
     const nowMs = sample.nowMs;
     if (numOfDeltas < 2) {
-      if (this.#resetOnFewDeltas) this.#hypothesis = "normal";
+      if (this.#resetOnFewDeltas) this.#severity = 0;
       return "normal";
     }
     const t = (numOfDeltas < MAX_NUM_DELTAS ? numOfDeltas : MAX_NUM_DELTAS) * offset *
@@ -147,21 +154,21 @@ export class OveruseDetector {
       ) {
         this.#timeOverUsing = 0;
         this.#overuseCounter = 0;
-        this.#hypothesis = "overusing";
+        this.#severity = 2;
       }
     } else if (t < -this.#threshold) {
       this.#timeOverUsing = -1;
       this.#overuseCounter = 0;
-      this.#hypothesis = "underusing";
+      this.#severity = 1;
     } else {
       this.#timeOverUsing = -1;
       this.#overuseCounter = 0;
-      this.#hypothesis = "normal";
+      this.#severity = 0;
     }
     this.#prevOffset = offset;
     this.#nowInput = nowMs;
     this.#updateThreshold();
-    return this.#hypothesis;
+    return usageOfSeverity(this.#severity);
   }
 
   // Reads its inputs from fields: fractional arguments to a call that is not inlined are boxed.
@@ -179,7 +186,7 @@ export class OveruseDetector {
     out[offset + 3] = this.#prevOffset;
     out[offset + 4] = this.#timeOverUsing;
     out[offset + 5] = this.#overuseCounter;
-    out[offset + DETECTOR_STATE_HYPOTHESIS] = usageSeverity(this.#hypothesis);
+    out[offset + DETECTOR_STATE_HYPOTHESIS] = this.#severity;
     out[offset + 7] = this.#modifiedOffset;
   }
 
@@ -197,7 +204,7 @@ export class OveruseDetector {
     this.#timeOverUsing = from[offset + 4];
     this.#overuseCounter = from[offset + 5];
     const hypothesis = from[offset + DETECTOR_STATE_HYPOTHESIS];
-    this.#hypothesis = hypothesis === 0 ? "normal" : hypothesis === 1 ? "underusing" : "overusing";
+    this.#severity = hypothesis === 0 ? 0 : hypothesis === 1 ? 1 : 2;
     this.#modifiedOffset = from[offset + 7];
   }
 

@@ -12,6 +12,8 @@ const MIN_FRAME_PERIOD_HISTORY = 60;
 const DELTA_COUNTER_MAX = 1000;
 const PROCESS_NOISE_SLOPE = 1e-13;
 const PROCESS_NOISE_OFFSET = 1e-3;
+const MIN_QUEUE_CAPACITY = 64; // a power of two above MIN_FRAME_PERIOD_HISTORY
+const SEQ_MASK = 0x3fffffff;
 
 /**
  * A two-state (slope, offset) Kalman filter over `(arrival delta − send delta)` against size delta.
@@ -43,9 +45,17 @@ export class OveruseEstimator {
   #residualInput = 0;
   #minFramePeriod = 0;
   readonly #sample = new DelaySample();
-  readonly #tsDeltaHistory = new Float64Array(MIN_FRAME_PERIOD_HISTORY);
-  #historyNext = 0;
-  #historyLength = 0;
+  // The minimum of the last 60 send deltas as a monotonic queue: each value stays while no later one
+  // is smaller, so the front is the window's minimum and a delta costs O(1) on average.
+  readonly #minValues = new Float64Array(MIN_QUEUE_CAPACITY);
+  readonly #minSeqs = new Int32Array(MIN_QUEUE_CAPACITY); // sequence numbers mod 2^30
+  #minTail = 0; // next free slot
+  #minLength = 0;
+  #deltaSeq = 0;
+  // beta depends only on alpha and the minimum frame period, which rarely change: pow() once.
+  #betaAlpha = -1;
+  #betaPeriod = 0;
+  #beta = 0;
 
   /** The delay-gradient estimate in milliseconds. */
   get offset(): number {
@@ -160,7 +170,12 @@ export class OveruseEstimator {
     const tsDeltaMs = this.#minFramePeriod;
     // alpha is tuned for 30 fps and scaled to the frame period.
     const alpha = this.#numOfDeltas > 10 * 30 ? 0.002 : 0.01;
-    const beta = Math.pow(1 - alpha, tsDeltaMs * 30.0 / 1000.0);
+    if (alpha !== this.#betaAlpha || tsDeltaMs !== this.#betaPeriod) {
+      this.#beta = Math.pow(1 - alpha, tsDeltaMs * 30.0 / 1000.0);
+      this.#betaAlpha = alpha;
+      this.#betaPeriod = tsDeltaMs;
+    }
+    const beta = this.#beta;
     this.#avgNoise = beta * this.#avgNoise + (1 - beta) * residual;
     const d = this.#avgNoise - residual;
     this.#varNoise = beta * this.#varNoise + (1 - beta) * d * d;
@@ -170,19 +185,29 @@ export class OveruseEstimator {
   // Minimum send delta over the last 60 deltas, including this one.
   #updateMinFramePeriod(): void {
     const tsDeltaMs = this.#tsDeltaInput;
-    const history = this.#tsDeltaHistory;
-    const full = this.#historyLength === MIN_FRAME_PERIOD_HISTORY;
-    // The minimum does not depend on order, so scan the ring straight through, skipping the oldest
-    // entry when it is about to be overwritten.
-    let min = tsDeltaMs;
-    for (let i = 0; i < this.#historyLength; i++) {
-      if (full && i === this.#historyNext) continue;
-      const v = history[i];
-      if (v < min) min = v;
+    const values = this.#minValues;
+    const seqs = this.#minSeqs;
+    const mask = MIN_QUEUE_CAPACITY - 1;
+    const seq = this.#deltaSeq;
+    this.#deltaSeq = (seq + 1) & SEQ_MASK;
+    // Values no smaller than the new one can never be the minimum again.
+    let tail = this.#minTail;
+    let length = this.#minLength;
+    while (length > 0 && values[(tail - 1) & mask] >= tsDeltaMs) {
+      tail = (tail - 1) & mask;
+      length--;
     }
-    history[this.#historyNext] = tsDeltaMs;
-    if (++this.#historyNext === MIN_FRAME_PERIOD_HISTORY) this.#historyNext = 0;
-    if (!full) this.#historyLength++;
-    this.#minFramePeriod = min;
+    values[tail] = tsDeltaMs;
+    seqs[tail] = seq;
+    tail = (tail + 1) & mask;
+    length++;
+    let head = (tail - length) & mask;
+    while (((seq - seqs[head]) & SEQ_MASK) >= MIN_FRAME_PERIOD_HISTORY) {
+      head = (head + 1) & mask;
+      length--;
+    }
+    this.#minTail = tail;
+    this.#minLength = length;
+    this.#minFramePeriod = values[head];
   }
 }

@@ -45,6 +45,25 @@ export function checkPacket(packet: PacketInfo, nowMs?: number): void {
     throw new TypeError("Cannot process packet as 'packet' must be an object");
   }
   const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
+  // One pass of integer tests that compile to a few instructions each (`x >>> 0 === x` is "an
+  // integer in [0, 2^32)", `x - x === 0` is "finite"); the slow pass finds the field to report.
+  if (
+    typeof ssrc === "number" && ssrc >>> 0 === ssrc &&
+    typeof arrivalTimeMs === "number" && arrivalTimeMs - arrivalTimeMs === 0 &&
+    typeof rtpTimestamp === "number" && rtpTimestamp >>> 0 === rtpTimestamp &&
+    typeof payloadSize === "number" && (payloadSize & 0xffff) === payloadSize &&
+    (absSendTime === undefined ||
+      (typeof absSendTime === "number" && (absSendTime & 0xffffff) === absSendTime)) &&
+    (nowMs === undefined || (typeof nowMs === "number" && nowMs - nowMs === 0))
+  ) {
+    return;
+  }
+  rejectPacket(packet, nowMs);
+}
+
+// The first failing check, in the documented order, throws.
+function rejectPacket(packet: PacketInfo, nowMs: number | undefined): void {
+  const { ssrc, arrivalTimeMs, payloadSize, rtpTimestamp, absSendTime } = packet;
   if (!(Number.isInteger(ssrc) && ssrc >= 0 && ssrc <= MAX_UINT32)) {
     rejectField("ssrc", ssrc, "a 32-bit unsigned integer");
   }

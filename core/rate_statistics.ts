@@ -28,15 +28,19 @@ const fround = Math.fround;
 export class RateStatistics {
   readonly #windowMs: number;
   readonly #mask: number;
-  readonly #times: Float64Array;
-  readonly #sums: Float64Array;
-  readonly #counts: Float64Array;
+  // Bucket `slot` is (time ms, bytes, samples) at 3·slot: one array, so a packet checks one map.
+  readonly #buckets: Float64Array;
   #start = 0;
   #length = 0;
+  // Slot and time of the newest bucket, while #length > 0.
+  #lastSlot = 0;
+  #lastTimeMs = 0;
   #accumulated = 0;
   #numSamples = 0;
   #firstTimestamp = 0;
   #hasFirstTimestamp = false;
+  // Whether the rate was available at the last {@linkcode RateStatistics.updateRestartingFrom}.
+  #wasAvailable = false;
   // Input registers: fractional arguments to calls that are not inlined would be boxed.
   #nowInput = 0;
   #bytesInput = 0;
@@ -53,10 +57,8 @@ export class RateStatistics {
     // One bucket per distinct millisecond inside the window, rounded up to a power of two so that
     // ring indices wrap with a mask.
     const capacity = 2 ** Math.ceil(Math.log2(windowMs + 1));
-    this.#mask = capacity - 1;
-    this.#times = new Float64Array(capacity);
-    this.#sums = new Float64Array(capacity);
-    this.#counts = new Float64Array(capacity);
+    this.#mask = (capacity - 1) | 0; // a small integer, not a double to convert at each use
+    this.#buckets = new Float64Array(capacity * 3);
   }
 
   /** Forgets every sample, including when the window started. */
@@ -77,7 +79,8 @@ export class RateStatistics {
   update(bytes: number, nowMs: number): void {
     this.#nowInput = nowMs;
     this.#bytesInput = bytes;
-    this.#update();
+    this.#eraseOld();
+    this.#add();
   }
 
   /**
@@ -91,28 +94,57 @@ export class RateStatistics {
   updateFrom(sizes: Float64Array, timesUs: Float64Array, index: number): void {
     this.#nowInput = usToMs(timesUs[index]);
     this.#bytesInput = sizes[index];
-    this.#update();
+    this.#eraseOld();
+    this.#add();
   }
 
-  #update(): void {
+  /**
+   * How the abs-send-time estimator feeds its tracker (reference §4.2): before the record's bytes
+   * are added at its time, a window whose rate was available at the previous call and no longer is
+   * (it drained, e.g. over a silence) is reset, so that it restarts from new data. One time
+   * conversion and one erase serve both steps.
+   *
+   * @param sizes Byte counts.
+   * @param timesUs Times in integer microseconds.
+   * @param index Which record.
+   */
+  updateRestartingFrom(sizes: Float64Array, timesUs: Float64Array, index: number): void {
+    this.#nowInput = usToMs(timesUs[index]);
+    this.#bytesInput = sizes[index];
+    this.#eraseOld();
+    if (this.#available()) {
+      this.#wasAvailable = true;
+    } else if (this.#wasAvailable === true) {
+      this.reset();
+      this.#wasAvailable = false;
+    }
+    this.#add();
+  }
+
+  // Adds #bytesInput at #nowInput, old buckets already erased at that time.
+  #add(): void {
     const nowMs = this.#nowInput;
     const bytes = this.#bytesInput;
-    this.#eraseOld();
-    if (!this.#hasFirstTimestamp || this.#numSamples === 0) {
-      this.#firstTimestamp = nowMs;
-      this.#hasFirstTimestamp = true;
-    }
-    const mask = this.#mask;
-    let last = (this.#start + this.#length - 1) & mask;
-    if (this.#length === 0 || nowMs > this.#times[last]) {
-      last = (this.#start + this.#length) & mask;
-      this.#times[last] = nowMs;
-      this.#sums[last] = 0;
-      this.#counts[last] = 0;
+    const buckets = this.#buckets;
+    let last = this.#lastSlot * 3;
+    // A sample before the newest bucket's time joins that bucket.
+    if (this.#length === 0 || nowMs > this.#lastTimeMs) {
+      // `!== true`: a boolean read from a field is otherwise tested as any value could be.
+      if (this.#numSamples === 0 || this.#hasFirstTimestamp !== true) {
+        this.#firstTimestamp = nowMs;
+        this.#hasFirstTimestamp = true;
+      }
+      const slot = (this.#start + this.#length) & this.#mask;
+      last = slot * 3;
+      buckets[last] = nowMs;
+      buckets[last + 1] = 0;
+      buckets[last + 2] = 0;
       this.#length++;
+      this.#lastSlot = slot;
+      this.#lastTimeMs = nowMs;
     }
-    this.#sums[last] += bytes;
-    this.#counts[last]++;
+    buckets[last + 1] += bytes;
+    buckets[last + 2]++;
     this.#accumulated += bytes;
     this.#numSamples++;
   }
@@ -149,12 +181,13 @@ export class RateStatistics {
    */
   peekRate(nowMs: number): number | undefined {
     const oldest = nowMs - this.#windowMs + 1;
+    const buckets = this.#buckets;
     let accumulated = 0;
     let samples = 0;
     for (let i = 0, slot = this.#start; i < this.#length; i++, slot = (slot + 1) & this.#mask) {
-      if (this.#times[slot] < oldest) continue;
-      accumulated += this.#sums[slot];
-      samples += this.#counts[slot];
+      if (buckets[slot * 3] < oldest) continue;
+      accumulated += buckets[slot * 3 + 1];
+      samples += buckets[slot * 3 + 2];
     }
     this.#nowInput = nowMs;
     this.#sumInput = accumulated;
@@ -171,15 +204,9 @@ export class RateStatistics {
 
   // Inputs in fields, as elsewhere on the per-packet path: arguments would be boxed.
   #compute(): number | undefined {
-    const nowMs = this.#nowInput;
     const accumulated = this.#sumInput;
     const numSamples = this.#samplesInput;
-    let activeWindow = 0;
-    if (this.#hasFirstTimestamp) {
-      activeWindow = this.#firstTimestamp <= nowMs - this.#windowMs
-        ? this.#windowMs
-        : nowMs - this.#firstTimestamp + 1;
-    }
+    const activeWindow = this.#activeWindow();
     if (
       numSamples === 0 || activeWindow <= 1 ||
       (numSamples <= 1 && activeWindow < this.#windowMs)
@@ -193,13 +220,40 @@ export class RateStatistics {
     return (bps < 4294967295 ? bps : 4294967295) >>> 0;
   }
 
+  // #compute's availability test on the erased totals at #nowInput, in integers.
+  #available(): boolean {
+    const numSamples = this.#numSamples;
+    if (numSamples === 0) return false;
+    const activeWindow = this.#activeWindow();
+    return activeWindow > 1 && (numSamples > 1 || activeWindow >= this.#windowMs);
+  }
+
+  // Reads #nowInput.
+  #activeWindow(): number {
+    if (this.#hasFirstTimestamp !== true) return 0;
+    const nowMs = this.#nowInput;
+    return this.#firstTimestamp <= nowMs - this.#windowMs
+      ? this.#windowMs
+      : nowMs - this.#firstTimestamp + 1;
+  }
+
   #eraseOld(): void {
     const oldest = this.#nowInput - this.#windowMs + 1;
-    while (this.#length > 0 && this.#times[this.#start] < oldest) {
-      this.#accumulated -= this.#sums[this.#start];
-      this.#numSamples -= this.#counts[this.#start];
-      this.#start = (this.#start + 1) & this.#mask;
-      this.#length--;
-    }
+    const buckets = this.#buckets;
+    let start = this.#start;
+    let length = this.#length;
+    if (length === 0 || buckets[start * 3] >= oldest) return;
+    let accumulated = this.#accumulated;
+    let numSamples = this.#numSamples;
+    do {
+      accumulated -= buckets[start * 3 + 1];
+      numSamples -= buckets[start * 3 + 2];
+      start = (start + 1) & this.#mask;
+      length--;
+    } while (length > 0 && buckets[start * 3] < oldest);
+    this.#start = start;
+    this.#length = length;
+    this.#accumulated = accumulated;
+    this.#numSamples = numSamples;
   }
 }

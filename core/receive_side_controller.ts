@@ -288,7 +288,7 @@ export class ReceiveSideController {
     this.#nowUs = batch.nowUs[index];
     this.#arrivalUs = batch.arrivalUs[index];
     this.#enhanced?.onRecord(batch, index);
-    if (this.#abs) this.#abs.onRecord(batch, index);
+    if (this.#abs !== undefined) this.#abs.onRecord(batch, index);
     else this.#rtp!.onRecord(batch, index);
   }
 

@@ -10,10 +10,9 @@
 import { usToMs } from "./_math.ts";
 import { EstimatorBase, type EstimatorBaseOptions } from "./estimator_base.ts";
 import type { PacketBatch } from "./packet_batch.ts";
-import { type BandwidthUsage, usageSeverity } from "./types.ts";
+import { type BandwidthUsage, usageOfSeverity } from "./types.ts";
 
 const INITIAL_PROCESS_INTERVAL_US = 500_000;
-const USAGES: readonly BandwidthUsage[] = ["normal", "underusing", "overusing"];
 
 /** Send-time group length of the RTP-timestamp lanes: 5 ms at 90 kHz. */
 export const RTP_GROUP_LENGTH_TICKS = 90 * 5;
@@ -67,11 +66,11 @@ export class SingleStreamEstimator extends EstimatorBase {
 
   /** The most severe state over every stream's detector. */
   override get usage(): BandwidthUsage {
-    let usage: BandwidthUsage = "normal";
+    let severity = 0;
     for (const stream of this.streams.values) {
-      if (usageSeverity(stream.usage) > usageSeverity(usage)) usage = stream.usage;
+      if (stream.severity > severity) severity = stream.severity;
     }
-    return usage;
+    return usageOfSeverity(severity);
   }
 
   /**
@@ -85,8 +84,7 @@ export class SingleStreamEstimator extends EstimatorBase {
     const nowUs = batch.nowUs[index];
     const size = batch.size[index];
     const stream = this.streams.touchAt(batch.ssrc, batch.nowUs, index);
-    stream.packets++;
-    stream.bytes += size;
+    stream.count(size);
 
     const rate = this.incoming.rateAt(batch.nowUs, index);
     if (rate !== undefined) {
@@ -98,15 +96,15 @@ export class SingleStreamEstimator extends EstimatorBase {
     }
     this.incoming.updateFrom(batch.size, batch.nowUs, index);
 
-    const prior = stream.usage;
-    const usage = USAGES[batch.usage[index]];
-    stream.usage = usage;
-    if (usage === "overusing") {
+    const prior = stream.severity;
+    const severity = batch.usage[index];
+    stream.severity = severity;
+    if (severity === 2) {
       const incoming = this.incoming.rateAt(batch.nowUs, index);
       // The first overuse acts at once; later ones when a further cut is due.
       if (
         incoming !== undefined &&
-        (prior !== "overusing" || this.aimd.timeToReduceFurther(nowUs, incoming))
+        (prior !== 2 || this.aimd.timeToReduceFurther(nowUs, incoming))
       ) {
         this.#updateEstimate(nowUs);
       }

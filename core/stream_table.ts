@@ -49,8 +49,19 @@ export interface StreamTableOptions<T extends StreamEntry> {
 export class StreamTable<T extends StreamEntry> {
   readonly #options: StreamTableOptions<T>;
   readonly #entries = new SsrcMap<T>();
-  // Lower bound of every lastSeenUs, so timeouts are only scanned for when one may be due.
+  readonly #timeoutUs: number;
+  readonly #timeoutsOnPacket: boolean;
+  // Lower bound of every lastSeenUs, so timeouts are only scanned for when one may be due, and the
+  // clock beyond which one is (`now - oldest > timeout`, as one comparison).
   #oldestSeenUs = Infinity;
+  #scanAfterUs = Infinity;
+  // The entry of the last packet, while in the table: a single stream needs no lookup. Its SSRC and
+  // its lastSeenUs live here while it stays the last one (written back before anything reads
+  // entries): the entries of the two tables (lanes, estimator) differ in shape, and a store or load
+  // of a double field through both would be generic, boxing the number on every packet.
+  #last: T | undefined = undefined;
+  #lastSsrc = -1;
+  #lastSeenUs = 0;
   // Input registers: large numbers passed as arguments would be boxed.
   #ssrcInput = 0;
   #nowInput = 0;
@@ -64,6 +75,13 @@ export class StreamTable<T extends StreamEntry> {
    */
   constructor(options: StreamTableOptions<T>) {
     this.#options = options;
+    this.#timeoutUs = options.timeoutUs;
+    this.#timeoutsOnPacket = options.timeoutsOnPacket;
+  }
+
+  #setOldest(oldestUs: number): void {
+    this.#oldestSeenUs = oldestUs;
+    this.#scanAfterUs = this.#timeoutsOnPacket ? oldestUs + this.#timeoutUs : Infinity;
   }
 
   /** Number of active SSRCs. */
@@ -73,6 +91,7 @@ export class StreamTable<T extends StreamEntry> {
 
   /** The entries (order changes when one is removed). */
   get values(): readonly T[] {
+    this.#writeBack();
     return this.#entries.values;
   }
 
@@ -92,6 +111,7 @@ export class StreamTable<T extends StreamEntry> {
    * @returns Its entry, or `undefined`.
    */
   get(ssrc: number): T | undefined {
+    this.#writeBack();
     return this.#entries.get(ssrc);
   }
 
@@ -118,16 +138,23 @@ export class StreamTable<T extends StreamEntry> {
    * @returns The SSRC's entry.
    */
   touchAt(ssrcs: Float64Array, nowsUs: Float64Array, index: number): T {
+    const nowUs = nowsUs[index];
+    if (
+      ssrcs[index] === this.#lastSsrc && nowUs <= this.#scanAfterUs && nowUs >= this.#oldestSeenUs
+    ) {
+      this.created = false;
+      this.#lastSeenUs = nowUs;
+      return this.#last!;
+    }
     this.#ssrcInput = ssrcs[index];
-    this.#nowInput = nowsUs[index];
+    this.#nowInput = nowUs;
     return this.#touch();
   }
 
   #touch(): T {
+    this.#writeBack();
     const nowUs = this.#nowInput;
-    if (this.#options.timeoutsOnPacket && nowUs - this.#oldestSeenUs > this.#options.timeoutUs) {
-      this.#expire();
-    }
+    if (nowUs > this.#scanAfterUs) this.#expire();
     let entry = this.#entries.get(this.#ssrcInput);
     this.created = entry === undefined;
     if (entry === undefined) {
@@ -135,8 +162,20 @@ export class StreamTable<T extends StreamEntry> {
       this.#entries.set(this.#ssrcInput, entry);
     }
     entry.lastSeenUs = nowUs;
-    if (nowUs < this.#oldestSeenUs) this.#oldestSeenUs = nowUs;
+    if (nowUs < this.#oldestSeenUs) this.#setOldest(nowUs);
+    this.#last = entry;
+    this.#lastSsrc = entry.ssrc;
+    this.#lastSeenUs = nowUs;
     return entry;
+  }
+
+  #writeBack(): void {
+    if (this.#last !== undefined) this.#last.lastSeenUs = this.#lastSeenUs;
+  }
+
+  #forgetLast(): void {
+    this.#last = undefined;
+    this.#lastSsrc = -1;
   }
 
   /**
@@ -155,9 +194,11 @@ export class StreamTable<T extends StreamEntry> {
    * @param ssrc The SSRC.
    */
   remove(ssrc: number): void {
+    this.#writeBack();
     const entry = this.#entries.get(ssrc);
     if (!entry) return;
     this.#entries.delete(ssrc);
+    if (entry === this.#last) this.#forgetLast();
     this.#options.retire(entry);
   }
 
@@ -168,19 +209,21 @@ export class StreamTable<T extends StreamEntry> {
   }
 
   #expire(): void {
+    this.#writeBack();
     const nowUs = this.#nowInput;
     let oldest = Infinity;
     const values = this.#entries.values;
     // Backwards, because deleting moves the last entry into the freed place.
     for (let i = values.length - 1; i >= 0; i--) {
       const entry = values[i];
-      if (nowUs - entry.lastSeenUs > this.#options.timeoutUs) {
+      if (nowUs - entry.lastSeenUs > this.#timeoutUs) {
         this.#entries.delete(entry.ssrc);
+        if (entry === this.#last) this.#forgetLast();
         this.#options.retire(entry);
       } else if (entry.lastSeenUs < oldest) {
         oldest = entry.lastSeenUs;
       }
     }
-    this.#oldestSeenUs = oldest;
+    this.#setOldest(oldest);
   }
 }
