@@ -12,6 +12,10 @@ const MIN_FRAME_PERIOD_HISTORY = 60;
 const DELTA_COUNTER_MAX = 1000;
 const PROCESS_NOISE_SLOPE = 1e-13;
 const PROCESS_NOISE_OFFSET = 1e-3;
+const SCALARS = 13;
+
+/** Numbers {@linkcode OveruseEstimator.save} writes. */
+export const OVERUSE_ESTIMATOR_STATE_LENGTH: number = SCALARS + MIN_FRAME_PERIOD_HISTORY;
 
 /**
  * A two-state (slope, offset) Kalman filter over `(arrival delta − send delta)` against size delta.
@@ -152,6 +156,55 @@ export class OveruseEstimator {
     this.#offset = this.#offset + k1 * residual;
     sample.offset = this.#offset;
     sample.numOfDeltas = this.#numOfDeltas;
+  }
+
+  /**
+   * Writes the filter's whole state into `out` from `offset`
+   * ({@linkcode OVERUSE_ESTIMATOR_STATE_LENGTH} numbers), so that a filter restored from it
+   * continues exactly as this one would.
+   *
+   * @param out Destination.
+   * @param offset First index.
+   */
+  save(out: Float64Array, offset: number): void {
+    out[offset] = this.#slope;
+    out[offset + 1] = this.#offset;
+    out[offset + 2] = this.#prevOffset;
+    out[offset + 3] = this.#e00;
+    out[offset + 4] = this.#e01;
+    out[offset + 5] = this.#e10;
+    out[offset + 6] = this.#e11;
+    out[offset + 7] = this.#avgNoise;
+    out[offset + 8] = this.#varNoise;
+    out[offset + 9] = this.#numOfDeltas;
+    out[offset + 10] = this.#minFramePeriod;
+    out[offset + 11] = this.#historyNext;
+    out[offset + 12] = this.#historyLength;
+    out.set(this.#tsDeltaHistory, offset + SCALARS);
+  }
+
+  /**
+   * Restores a state written by {@linkcode OveruseEstimator.save}.
+   *
+   * @param from Source.
+   * @param offset First index.
+   */
+  restore(from: Float64Array, offset: number): void {
+    this.#slope = from[offset];
+    this.#offset = from[offset + 1];
+    this.#prevOffset = from[offset + 2];
+    this.#e00 = from[offset + 3];
+    this.#e01 = from[offset + 4];
+    this.#e10 = from[offset + 5];
+    this.#e11 = from[offset + 6];
+    this.#avgNoise = from[offset + 7];
+    this.#varNoise = from[offset + 8];
+    this.#numOfDeltas = from[offset + 9];
+    this.#minFramePeriod = from[offset + 10];
+    this.#historyNext = from[offset + 11];
+    this.#historyLength = from[offset + 12];
+    const start = offset + SCALARS;
+    this.#tsDeltaHistory.set(from.subarray(start, start + MIN_FRAME_PERIOD_HISTORY));
   }
 
   // Inputs come through fields: fractional arguments to a call that is not inlined are boxed.

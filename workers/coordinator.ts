@@ -385,6 +385,7 @@ export class Coordinator implements ReceiveCoordinator {
       refusedPackets: this.#refusedPackets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
       failedLanes: this.#failedLanes,
+      startingLanes: this.#host.startingLanes,
       rembsSent: controller.rembsSent,
       streams,
     };

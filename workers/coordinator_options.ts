@@ -28,7 +28,8 @@ import type {
   WorkerFactory,
   WorkerSources,
 } from "./lane_host.ts";
-import { WorkerHost, WorkerPerLane, WorkerPool } from "./worker_host.ts";
+import { WarmStartHost } from "./warm_start_host.ts";
+import { WorkerPerLane, WorkerPool } from "./worker_host.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 
 /** Something the application may want to know about. */
@@ -92,7 +93,8 @@ export interface CoordinatorOptions extends EstimatorSettings, ReceiveSideOption
    */
   poolSize?: number;
   /**
-   * Longest time a record waits before its batch is sent, ms.
+   * Interval of the flush timer, which sends the batches that are due and replays the verdicts
+   * that came back, ms: inline, a record waits at most this long for its batch to run.
    *
    * @default {10}
    */
@@ -168,6 +170,11 @@ export interface CoordinatorStats extends ControllerState {
   packetsWithoutAbsSendTime: number;
   /** Lanes whose worker failed and that now run inline. */
   failedLanes: number;
+  /**
+   * Lanes of a worker host that run inline while their workers start; each moves to its worker, with
+   * its pipeline's whole state, once that answers.
+   */
+  startingLanes: number;
   /** REMB packets emitted. */
   rembsSent: number;
   /** Active streams. */
@@ -201,7 +208,7 @@ export interface ResolvedCoordinatorOptions {
   transport: Transport;
   /** Workers of the pool host. */
   poolSize: number;
-  /** Longest wait before a batch is sent, ms. */
+  /** Interval of the flush timer, ms. */
   flushIntervalMs: number;
   /** Records per batch. */
   batchSize: number;
@@ -295,7 +302,8 @@ export function createHost(
 ): LaneHost {
   if (resolved.host === "inline") return new InlineHost(callbacks);
   const custom = options.workerSources;
-  return new WorkerHost(callbacks, {
+  // New lanes run inline until their worker answers (workers/warm_start_host.ts).
+  return new WarmStartHost(callbacks, {
     placement: resolved.host === "pool" ? new WorkerPool(resolved.poolSize) : new WorkerPerLane(),
     sources: custom === "module"
       ? moduleWorkerSources()

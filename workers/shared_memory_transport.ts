@@ -13,7 +13,7 @@
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import type { PacketBatch } from "../core/packet_batch.ts";
 import type { HostCallbacks } from "./lane_host.ts";
-import { runLaneBatch } from "./lane_runner.ts";
+import { type PipelineStart, runLaneBatch } from "./lane_runner.ts";
 import type { FromLaneWorker, LaneConfig, OpenLaneMessage, ToLaneWorker } from "./protocol.ts";
 import { Doorbell, SHARED_SLOTS, SharedLane } from "./shared_lane.ts";
 import type { Reply, TransportHostEnd, TransportWorkerEnd, WorkerChannel } from "./transport.ts";
@@ -102,13 +102,13 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
    * @param channel The worker.
    * @param lane Lane id.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over.
+   * @param start What the pipeline starts from; afresh when `undefined`.
    */
   open(
     channel: WorkerChannel,
     lane: number,
     config: LaneConfig,
-    figures: Float64Array | undefined,
+    start: PipelineStart | undefined,
   ): void {
     const shared = new SharedLane(this.#batchSize);
     this.#lanes.set(lane, {
@@ -120,7 +120,7 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
       collected: 0,
     });
     const capacity = shared.capacity;
-    this.send(channel, { type: "open", lane, config, figures, shared: shared.buffer, capacity });
+    this.send(channel, { type: "open", lane, config, start, shared: shared.buffer, capacity });
   }
 
   /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { decodeRemb } from "../../core/remb.ts";
 import type { PacketInfo } from "../../core/types.ts";
 import type { Coordinator, CoordinatorOptions } from "../../workers/coordinator.ts";
@@ -20,18 +21,31 @@ export interface TraceRun<C> {
 
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
 
+/** Options of {@linkcode runTrace}. */
+export interface TraceOptions<C> {
+  /**
+   * Packet indices after which the run waits, in real time, until every lane of a worker host has
+   * moved from the inline host to its worker (a `Coordinator` only).
+   */
+  onWorkersAfter?: readonly number[];
+  /** Called after every flush has resolved, with the trace time. */
+  onFlush?: (coordinator: C, nowMs: number) => void;
+}
+
 /**
  * Runs `packets` through the coordinator `make` builds from the recording options.
  *
  * @param packets The trace, in arrival order.
  * @param make Builds the coordinator; spread the given options into its own.
  * @param flushMs Trace time between flushes.
+ * @param options Where to wait for workers.
  * @returns The recorded estimates and REMBs.
  */
 export async function runTrace<C extends Coordinator | OffThreadCoordinator>(
   packets: PacketInfo[],
   make: (options: CoordinatorOptions) => C,
   flushMs: number,
+  options: TraceOptions<C> = {},
 ): Promise<TraceRun<C>> {
   const estimates: string[] = [];
   const rembs: string[] = [];
@@ -46,16 +60,36 @@ export async function runTrace<C extends Coordinator | OffThreadCoordinator>(
     },
   });
   let nextFlush = now + flushMs;
-  for (const packet of packets) {
+  const waits = new Set(options.onWorkersAfter);
+  for (const [i, packet] of packets.entries()) {
     while (packet.arrivalTimeMs >= nextFlush) {
       now = nextFlush;
       await coordinator.flush();
+      options.onFlush?.(coordinator, now);
       nextFlush += flushMs;
     }
     now = packet.arrivalTimeMs;
     coordinator.onPacket(packet);
+    if (waits.has(i)) await onWorkers(coordinator as Coordinator);
   }
   now = nextFlush;
   await coordinator.flush();
+  options.onFlush?.(coordinator, now);
   return { estimates, rembs, coordinator };
+}
+
+/**
+ * Flushes, in real time, until every lane of a worker host has moved from the inline host to its
+ * worker (a worker started by the spawner answers about a second late).
+ *
+ * @param coordinator The coordinator.
+ * @param timeoutMs How long to wait before failing the test.
+ */
+export async function onWorkers(coordinator: Coordinator, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (coordinator.stats().startingLanes > 0) {
+    assert.ok(performance.now() < deadline, "the workers never answered");
+    await coordinator.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
