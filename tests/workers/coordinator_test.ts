@@ -11,6 +11,7 @@ import {
 import type { HostKind, Transport } from "../../workers/lane_host.ts";
 import { moduleWorkerSources } from "../../workers/sources.ts";
 import { onWorkers, runTrace } from "../_helpers/coordinator_trace.ts";
+import { IN_THREAD_SOURCES, InThreadWorkers } from "../_helpers/in_thread_workers.ts";
 import { generateTrace } from "../_helpers/trace.ts";
 
 const FLUSH_MS = 10;
@@ -125,14 +126,29 @@ for (const profile of ["libwebrtc", "enhanced"] as const) {
   }
 }
 
+// Where the mid-stream move test runs lanes: in-thread workers that answer when the test says, and
+// real ones (bundled code: no type-check on start) for each transport's move with a real thread.
+const MOVE_HOSTS: {
+  host: HostKind;
+  poolSize?: number;
+  workers: "in-thread" | "bundle";
+  transport: Transport;
+}[] = [
+  { host: "worker-per-stream", workers: "in-thread", transport: "transfer" },
+  { host: "pool", poolSize: 2, workers: "in-thread", transport: "transfer" },
+  { host: "worker-per-stream", workers: "bundle", transport: "shared-memory" },
+  { host: "worker-per-stream", workers: "bundle", transport: "transfer" },
+  { host: "pool", poolSize: 2, workers: "bundle", transport: "shared-memory" },
+];
+
 Deno.test("Coordinator moves lanes from the inline host to their workers mid-stream, estimates and REMBs unchanged", async (t) => {
   for (const grouping of ["per-stream", "transport"] as const) {
     const packets = trace(true);
     const expected = runCore(packets, grouping);
     const start = packets[0].arrivalTimeMs;
     // Once every stream has begun, and once the paused stream is back (its lane was released and
-    // opened again, inline, from its detector): each time the run waits until the lanes moved,
-    // with pipelines well into their grouping and filtering.
+    // opened again, inline, from its detector): each time the workers answer there and the run
+    // waits until the lanes moved, with pipelines well into their grouping and filtering.
     const after = [500, 6800].map((ms) => packets.findIndex((p) => p.arrivalTimeMs - start >= ms));
     // Every pipeline figure at every flush: a lane that moved must carry its whole state.
     const figures = (into: string[]) => (coordinator: Coordinator) => {
@@ -148,23 +164,38 @@ Deno.test("Coordinator moves lanes from the inline host to their workers mid-str
       { onFlush: figures(inlineFigures) },
     );
     await inline.coordinator.close();
-    for (const { host, poolSize, workerSources, transport } of HOSTS.slice(1)) {
-      const label = `${grouping}, ${host}${poolSize ? ` ×${poolSize}` : ""} (${workerSources}, ${
-        transport ?? "shared-memory"
-      })`;
+    for (const { host, poolSize, workers, transport } of MOVE_HOSTS) {
+      const label = `${grouping}, ${host}${
+        poolSize ? ` ×${poolSize}` : ""
+      } (${workers}, ${transport})`;
       await t.step(label, async () => {
+        const inThread = workers === "in-thread" ? new InThreadWorkers() : undefined;
         const runFigures: string[] = [];
         const run = await runTrace(
           packets,
-          (o) => new Coordinator({ ...o, host, poolSize, workerSources, transport, grouping }),
+          (o) =>
+            new Coordinator({
+              ...o,
+              host,
+              poolSize,
+              transport,
+              grouping,
+              workerSources: inThread ? IN_THREAD_SOURCES : "bundle",
+              workerFactory: inThread?.factory,
+            }),
           FLUSH_MS,
-          { onWorkersAfter: after, onFlush: figures(runFigures) },
+          {
+            onWorkersAfter: after,
+            startWorkers: () => inThread?.startAll(),
+            onFlush: figures(runFigures),
+          },
         );
         try {
           assert.deepEqual(run.estimates, expected);
           assert.deepEqual(run.rembs, inline.rembs);
           assert.deepEqual(runFigures, inlineFigures);
           assert.equal(run.coordinator.stats().failedLanes, 0);
+          assert.equal(run.coordinator.stats().startingLanes, 0);
         } finally {
           await run.coordinator.close();
         }
@@ -224,12 +255,12 @@ Deno.test("Coordinator gives a burst of new streams on worker-per-stream verdict
 
   const spawner = new SpawnerThatNeverStarts();
   const firstVerdictMs = new Map<number, number>();
-  // A flush that waited for the workers would never resolve: give up after 20 s of real time.
+  // A flush that waited for the workers would never resolve: give up after two minutes.
   let guard: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<never>((_, reject) => {
     guard = setTimeout(
       () => reject(new Error("a flush waited for workers that never answer")),
-      20_000,
+      120_000,
     );
   });
   const running = runTrace(
