@@ -87,6 +87,16 @@ export class InlineHost implements LaneHost {
   }
 
   /**
+   * Batches go out at every flush: running one costs no wake-up.
+   *
+   * @param _lane Lane id.
+   * @returns 1.
+   */
+  flushesPerBatch(_lane: number): number {
+    return 1;
+  }
+
+  /**
    * The lane went quiet; its pipeline stays, as it costs no thread.
    *
    * @param _lane Lane id.

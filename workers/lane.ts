@@ -86,6 +86,8 @@ export class Lane {
   readonly returned = new Fifo<PacketBatch>();
   /** Records of the first returned batch already replayed. */
   cursor = 0;
+  // Flushes that found records pending since the last batch was sent.
+  #heldFlushes = 0;
   readonly #figures = new LaneFigures();
   // Whether the host has reported figures yet: before that, a new pipeline starts afresh.
   #reported = false;
@@ -126,6 +128,16 @@ export class Lane {
   }
 
   /**
+   * A flush found records pending: whether they are due, having gathered for as many flushes as
+   * the lane's host wants per batch.
+   *
+   * @returns `true` when the pending records should be sent now.
+   */
+  due(): boolean {
+    return ++this.#heldFlushes >= this.host.flushesPerBatch(this.id);
+  }
+
+  /**
    * Sends the pending records to the host as one batch.
    *
    * @param realNowMs Real time, for the watchdog.
@@ -137,6 +149,7 @@ export class Lane {
     this.inFlight.push(length);
     this.pending = this.#free.pop() ?? new PacketBatch(this.#batchSize);
     this.pendingLength = 0;
+    this.#heldFlushes = 0;
   }
 
   /**

@@ -106,6 +106,14 @@ export interface LaneHost {
   /** Sends what was submitted since the last flush, and delivers results that are ready. */
   flush(): void;
   /**
+   * Flush intervals a lane's records gather before the coordinator sends them, unless a batch
+   * fills: 1 where a batch costs nothing to run (inline), more where each one wakes a thread.
+   *
+   * @param lane Lane id.
+   * @returns At least 1.
+   */
+  flushesPerBatch(lane: number): number;
+  /**
    * Whether results should be delivered as soon as they are ready rather than at the next flush
    * (someone awaits them).
    *

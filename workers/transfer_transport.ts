@@ -170,6 +170,9 @@ export class TransferHostEnd implements TransportHostEnd {
     this.#outboxes.delete(channel);
     this.#toSend.delete(outbox);
   }
+
+  /** Nothing to stop: results come back as messages. */
+  close(): void {}
 }
 
 /**

@@ -103,6 +103,8 @@ export interface TransportHostEnd {
    * @param channel The worker.
    */
   disconnect(channel: WorkerChannel): void;
+  /** The host is closing: nothing more is collected or delivered. */
+  close(): void;
 }
 
 /**

@@ -145,6 +145,18 @@ export class WarmStartHost implements LaneHost {
   }
 
   /**
+   * Inline lanes' batches go out at every flush, and while a lane waits for its worker so do all:
+   * replay follows arrival order, so a batch held back would hold back a new stream's first
+   * verdicts too. Otherwise as the worker host says.
+   *
+   * @param lane Lane id.
+   * @returns Flush intervals a batch gathers.
+   */
+  flushesPerBatch(lane: number): number {
+    return this.#waiting > 0 || this.#onInline.has(lane) ? 1 : this.#workers.flushesPerBatch(lane);
+  }
+
+  /**
    * Whether workers should say when results are ready instead of waiting for the next flush.
    *
    * @param prompt On or off.

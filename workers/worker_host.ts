@@ -260,6 +260,13 @@ export interface WorkerHostOptions {
    * @default {"shared-memory"}
    */
   transport?: Transport;
+  /**
+   * Flush intervals a lane's records gather before they are sent and its worker woken, unless a
+   * batch fills.
+   *
+   * @default {1}
+   */
+  flushesPerBatch?: number;
   /** Records per batch; the size of a shared slot. */
   batchSize: number;
   /**
@@ -297,6 +304,7 @@ export class WorkerHost implements LaneHost {
   readonly #transport: TransportHostEnd;
   readonly #placement: LanePlacement;
   readonly #workers: HostWorkers;
+  readonly #flushesPerBatch: number;
   #spawner: Spawner | undefined;
   #directWorkers = 0;
   readonly #workerOf = new Map<number, WorkerLink>(); // by lane
@@ -322,6 +330,7 @@ export class WorkerHost implements LaneHost {
       stop: (worker) => this.#stop(worker, "ended"),
       send: (worker, message) => this.#transport.send(worker.channel, message),
     };
+    this.#flushesPerBatch = options.flushesPerBatch ?? 1;
     this.#placement = options.placement;
     this.#placement.start(this.#workers);
   }
@@ -419,6 +428,17 @@ export class WorkerHost implements LaneHost {
   }
 
   /**
+   * Flush intervals a lane's records gather before they go to its worker: each batch sent costs
+   * a wake-up of that worker's thread.
+   *
+   * @param _lane Lane id.
+   * @returns The host's setting.
+   */
+  flushesPerBatch(_lane: number): number {
+    return this.#flushesPerBatch;
+  }
+
+  /**
    * Whether workers should say when results are ready instead of waiting for the next flush.
    *
    * @param prompt On or off.
@@ -433,6 +453,7 @@ export class WorkerHost implements LaneHost {
     this.#closed = true;
     for (const worker of [...this.#running]) this.#stop(worker, "ended");
     for (const lane of [...this.#workerOf.keys()]) this.#forget(lane);
+    this.#transport.close();
     this.#spawner?.close();
   }
 

@@ -303,6 +303,119 @@ Deno.test("Coordinator gives a burst of new streams on worker-per-stream verdict
   }
 });
 
+Deno.test("Coordinator sends a worker lane's records at every flushesPerBatch-th flush, and a full batch at once", () => {
+  const posted: string[] = [];
+  let worker: Worker | undefined;
+  const fake = {
+    onmessage: null as ((event: MessageEvent) => void) | null,
+    onerror: null,
+    postMessage: (message: { type: string }) => posted.push(message.type),
+    terminate() {},
+  };
+  let tick = () => {};
+  const packets = generateTrace({
+    streams: [{ ssrc: 5, bitrateBps: 1_000_000 }],
+    durationMs: 2000,
+    capacityBps: () => 5_000_000,
+    absSendTime: true,
+  });
+  let next = 0;
+  const coordinator = new Coordinator({
+    host: "pool",
+    transport: "transfer",
+    flushesPerBatch: 2,
+    workerFactory: () => (worker = fake as unknown as Worker),
+    timers: { setInterval: (callback) => (tick = callback, 0), clearInterval() {} },
+    clock: { nowMs: () => packets[Math.max(0, next - 1)].arrivalTimeMs },
+  });
+  assert.ok(worker);
+  fake.onmessage!(new MessageEvent("message", { data: { type: "started" } }));
+  const feed = (n: number) => {
+    for (const end = next + n; next < end; next++) coordinator.onPacket(packets[next]);
+  };
+  const batches = () => posted.filter((type) => type === "batches").length;
+  feed(1);
+  tick(); // runs inline, the lane's worker has answered: the lane moves there
+  assert.deepEqual(posted, ["open"]);
+  feed(5);
+  tick();
+  assert.equal(batches(), 0); // gathering
+  feed(5);
+  tick();
+  assert.equal(batches(), 1); // 10 records, one wake-up
+  feed(3);
+  tick();
+  tick();
+  assert.equal(batches(), 2);
+  feed(64);
+  assert.equal(batches(), 3); // full: sent at once
+  tick();
+  assert.equal(batches(), 3);
+  coordinator.close();
+});
+
+Deno.test("Coordinator replays a worker lane's verdicts at most flushesPerBatch - 1 flushes after the inline host would", async (t) => {
+  const packets = generateTrace({
+    streams: [{ ssrc: 5, bitrateBps: 1_500_000 }, { ssrc: 6, bitrateBps: 700_000 }],
+    durationMs: 1500,
+    capacityBps: () => 10_000_000,
+    absSendTime: true,
+  });
+  // Lets the in-thread workers' messages through, and waits for their answers: the bound is only
+  // reached if a batch is held back.
+  const replayedUpTo = async (coordinator: Coordinator, records: number) => {
+    const deadline = performance.now() + 10_000;
+    const replayed = () => coordinator.stats().packets - coordinator.stats().pendingRecords;
+    do await new Promise((resolve) => setTimeout(resolve, 0)); while (
+      replayed() < records && performance.now() < deadline
+    );
+    return replayed();
+  };
+  for (const flushesPerBatch of [1, 2, 3]) {
+    await t.step(`flushesPerBatch ${flushesPerBatch}`, async () => {
+      const workers = new InThreadWorkers();
+      let tick = () => {};
+      let now = packets[0].arrivalTimeMs;
+      const coordinator = new Coordinator({
+        host: "worker-per-stream",
+        transport: "transfer",
+        flushesPerBatch,
+        workerSources: IN_THREAD_SOURCES,
+        workerFactory: workers.factory,
+        timers: { setInterval: (callback) => (tick = callback, 0), clearInterval() {} },
+        clock: { nowMs: () => now },
+      });
+      // Records fed before each tick, and replayed after it once the workers have answered.
+      const fed: number[] = [];
+      const replayed: number[] = [];
+      let nextTick = now + FLUSH_MS;
+      for (const [i, packet] of packets.entries()) {
+        while (packet.arrivalTimeMs >= nextTick) {
+          now = nextTick;
+          nextTick += FLUSH_MS;
+          workers.startAll(); // a worker answers as soon as it is asked for; its lane moves at a tick
+          tick();
+          fed.push(i);
+          const due = fed[Math.max(0, fed.length - flushesPerBatch)];
+          replayed.push(await replayedUpTo(coordinator, due));
+          assert.ok(replayed.at(-1)! >= due, `tick ${fed.length}: ${replayed.at(-1)} of ${due}`);
+        }
+        now = packet.arrivalTimeMs;
+        coordinator.onPacket(packet);
+      }
+      const stats = coordinator.stats();
+      await coordinator.close();
+      assert.equal(stats.startingLanes, 0);
+      assert.equal(stats.failedLanes, 0);
+      // Records wait at all but every flushesPerBatch-th tick (less a few before the lanes moved).
+      const held = fed.filter((n, k) => replayed[k] < n).length;
+      const expected = (fed.length * (flushesPerBatch - 1)) / flushesPerBatch;
+      if (flushesPerBatch === 1) assert.equal(held, 0);
+      else assert.ok(held >= expected - 5, `${held} of ${fed.length} ticks held records`);
+    });
+  }
+});
+
 Deno.test("Coordinator ends a silent stream's worker and starts a new one when it returns", async () => {
   const packets = trace(true);
   let now = packets[0].arrivalTimeMs;
@@ -468,6 +581,8 @@ Deno.test("Coordinator rejects bad options and bad packets with clear errors", a
   assert.throws(() => new Coordinator({ host: 1 as unknown as HostKind }), TypeError);
   assert.throws(() => new Coordinator({ flushIntervalMs: 0 }), RangeError);
   assert.throws(() => new Coordinator({ maxStreams: 1.5 }), RangeError);
+  assert.throws(() => new Coordinator({ flushesPerBatch: 0 }), RangeError);
+  assert.throws(() => new Coordinator({ flushesPerBatch: 1.5 }), RangeError);
   assert.throws(() => new Coordinator({ minBitrateBps: 10, maxBitrateBps: 5 }), RangeError);
   // Options that contradict each other are refused with both named.
   assert.throws(() => new Coordinator({ host: "inline", poolSize: 2 }), {

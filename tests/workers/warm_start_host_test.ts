@@ -75,10 +75,12 @@ Deno.test("WarmStartHost serves a lane inline until its worker answers, then mov
     factory,
     transport: "transfer",
     batchSize: 64,
+    flushesPerBatch: 3,
   });
   const [worker] = made;
   host.open(1, 0x1234, CONFIG, undefined);
   assert.equal(host.startingLanes, 1);
+  assert.equal(host.flushesPerBatch(1), 1); // inline: every flush
   const first = frames(0, 20);
   host.submit(1, first, 20);
   host.flush();
@@ -91,6 +93,7 @@ Deno.test("WarmStartHost serves a lane inline until its worker answers, then mov
   const open = worker.posted[0] as unknown as OpenLaneMessage;
   assert.equal(open.type, "open");
   assert.equal(open.start?.from, "snapshot");
+  assert.equal(host.flushesPerBatch(1), 3); // on its worker now
 
   host.submit(1, frames(20, 10), 10);
   host.flush();

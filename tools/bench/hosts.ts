@@ -183,6 +183,8 @@ function quickPlans(): Plan[] {
   load("inline");
   load("pool");
   load("worker-per-stream");
+  // The wake policy against waking every worker at every flush (the default's figures above).
+  load("worker-per-stream", { flushesPerBatch: 1 });
   load("inline", { offThread: true });
   const burst = (host: CaseConfig["host"], extra: Partial<CaseConfig> = {}) =>
     list.push({
