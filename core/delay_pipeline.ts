@@ -10,7 +10,7 @@
 
 import { GROUP_LENGTH_TICKS, TIMESTAMP_TO_MS } from "./abs_send_time.ts";
 import { DelaySample } from "./delay_sample.ts";
-import { InterArrival } from "./inter_arrival.ts";
+import { INTER_ARRIVAL_STATE_LENGTH, InterArrival } from "./inter_arrival.ts";
 import {
   FIGURE_DETECTOR_STATE,
   FIGURE_MODIFIED_OFFSET_MS,
@@ -18,8 +18,8 @@ import {
   FIGURE_OFFSET_MS,
   FIGURE_THRESHOLD_MS,
 } from "./lane_figures.ts";
-import { OveruseDetector } from "./overuse_detector.ts";
-import { OveruseEstimator } from "./overuse_estimator.ts";
+import { DETECTOR_STATE_LENGTH, OveruseDetector } from "./overuse_detector.ts";
+import { OVERUSE_ESTIMATOR_STATE_LENGTH, OveruseEstimator } from "./overuse_estimator.ts";
 import { TrendlineEstimator } from "./trendline_estimator.ts";
 import { usToMs } from "./_math.ts";
 import type { PacketBatch } from "./packet_batch.ts";
@@ -29,6 +29,11 @@ import { RTP_GROUP_LENGTH_TICKS, RTP_TIMESTAMP_TO_MS } from "./single_stream_est
 
 /** Which delay filter a pipeline runs. */
 export type DelayFilter = "kalman" | "trendline";
+
+// A snapshot: a tag, the filter (0 Kalman, 1 trendline), its window, the group length; then the
+// grouper's, the filter's and the detector's states.
+const SNAPSHOT_TAG = 0x5e1f;
+const SNAPSHOT_HEADER = 4;
 
 /** Options of {@linkcode DelayPipeline}. */
 export interface DelayPipelineOptions {
@@ -242,6 +247,95 @@ export class DelayPipeline {
    */
   restoreDetector(figures: Float64Array): void {
     this.#detector.restore(figures, FIGURE_DETECTOR_STATE);
+  }
+
+  /** Numbers a snapshot of this pipeline takes ({@linkcode DelayPipeline.saveSnapshot}). */
+  get snapshotLength(): number {
+    const filter = this.#trendline ? this.#trendline.stateLength : OVERUSE_ESTIMATOR_STATE_LENGTH;
+    return SNAPSHOT_HEADER + INTER_ARRIVAL_STATE_LENGTH + filter + DETECTOR_STATE_LENGTH;
+  }
+
+  /**
+   * Writes the whole state of the pipeline — grouping, filter and detector — so that a pipeline with
+   * the same options restored from it ({@linkcode DelayPipeline.restoreSnapshot}) gives exactly the
+   * verdicts this one would, as when a lane moves to another thread mid-stream.
+   *
+   * @param out Where to write, at least {@linkcode DelayPipeline.snapshotLength} numbers.
+   * @returns `out`.
+   * @example
+   * ```ts
+   * import { DelayPipeline } from "./delay_pipeline.ts";
+   * import assert from "node:assert/strict";
+   * const options = { groupLengthTicks: 450, timestampToMs: 1 / 90 };
+   * const feed = (pipeline: DelayPipeline, from: number, to: number) => {
+   *   for (let i = from; i < to; i++) pipeline.onPacket(i * 2970, 1000 + i * 40, 1000 + i * 40, 1200, 1000 + i * 40);
+   * };
+   * const original = new DelayPipeline(options);
+   * feed(original, 0, 12);
+   * const moved = new DelayPipeline(options);
+   * moved.restoreSnapshot(original.saveSnapshot());
+   * feed(original, 12, 30);
+   * feed(moved, 12, 30);
+   * assert.equal(moved.usage, "overusing");
+   * assert.equal(moved.offsetMs, original.offsetMs);
+   * ```
+   */
+  saveSnapshot(out: Float64Array = new Float64Array(this.snapshotLength)): Float64Array {
+    if (out.length < this.snapshotLength) {
+      throw new RangeError(
+        `Cannot save pipeline snapshot as the array is too short: current length is ${out.length}`,
+      );
+    }
+    out[0] = SNAPSHOT_TAG;
+    out[1] = this.#trendline ? 1 : 0;
+    out[2] = this.#trendline ? this.#trendlineWindowSize : 0;
+    out[3] = this.#groupLengthTicks;
+    let at = SNAPSHOT_HEADER;
+    this.#interArrival.save(out, at);
+    at += INTER_ARRIVAL_STATE_LENGTH;
+    if (this.#trendline) {
+      this.#trendline.save(out, at);
+      at += this.#trendline.stateLength;
+    } else {
+      this.#kalman!.save(out, at);
+      at += OVERUSE_ESTIMATOR_STATE_LENGTH;
+    }
+    this.#detector.save(out, at);
+    return out;
+  }
+
+  /**
+   * Takes over the whole state of a pipeline with the same options from a snapshot written by
+   * {@linkcode DelayPipeline.saveSnapshot}.
+   *
+   * @param snapshot The snapshot.
+   * @throws {RangeError} It is not a snapshot of a pipeline with this filter, window and group
+   * length.
+   */
+  restoreSnapshot(snapshot: Float64Array): void {
+    const filter = this.#trendline ? 1 : 0;
+    const window = this.#trendline ? this.#trendlineWindowSize : 0;
+    if (
+      snapshot.length < this.snapshotLength || snapshot[0] !== SNAPSHOT_TAG ||
+      snapshot[1] !== filter || snapshot[2] !== window || snapshot[3] !== this.#groupLengthTicks
+    ) {
+      throw new RangeError(
+        `Cannot restore pipeline snapshot as it is of another pipeline: current header is ${
+          Array.from(snapshot.subarray(0, SNAPSHOT_HEADER)).join(", ")
+        }`,
+      );
+    }
+    let at = SNAPSHOT_HEADER;
+    this.#interArrival.restore(snapshot, at);
+    at += INTER_ARRIVAL_STATE_LENGTH;
+    if (this.#trendline) {
+      this.#trendline.restore(snapshot, at);
+      at += this.#trendline.stateLength;
+    } else {
+      this.#kalman!.restore(snapshot, at);
+      at += OVERUSE_ESTIMATOR_STATE_LENGTH;
+    }
+    this.#detector.restore(snapshot, at);
   }
 
   /**

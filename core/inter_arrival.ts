@@ -15,6 +15,9 @@ const ARRIVAL_TIME_OFFSET_THRESHOLD_MS = 3000;
 const BURST_DELTA_THRESHOLD_MS = 5;
 const MAX_BURST_DURATION_MS = 100;
 
+/** Numbers {@linkcode InterArrival.save} writes. */
+export const INTER_ARRIVAL_STATE_LENGTH = 16;
+
 /** Modular difference `a − b` of two 32-bit timestamps, as an unsigned 32-bit value. */
 function diff32(a: number, b: number): number {
   return (a - b) >>> 0;
@@ -204,6 +207,58 @@ export class InterArrival {
     this.#curCompleteTimeMs = arrivalTimeMs;
     this.#curLastSystemTimeMs = systemTimeMs;
     return computed;
+  }
+
+  /**
+   * Writes the grouper's whole state into `out` from `offset` ({@linkcode INTER_ARRIVAL_STATE_LENGTH}
+   * numbers), so that a grouper restored from it continues exactly as this one would.
+   *
+   * @param out Destination.
+   * @param offset First index.
+   */
+  save(out: Float64Array, offset: number): void {
+    out[offset] = this.timestampDelta;
+    out[offset + 1] = this.arrivalTimeDeltaMs;
+    out[offset + 2] = this.packetSizeDelta;
+    out[offset + 3] = this.#reorderedPackets;
+    out[offset + 4] = this.#curEmpty ? 1 : 0;
+    out[offset + 5] = this.#curFirstTimestamp;
+    out[offset + 6] = this.#curTimestamp;
+    out[offset + 7] = this.#curFirstArrivalMs;
+    out[offset + 8] = this.#curCompleteTimeMs;
+    out[offset + 9] = this.#curLastSystemTimeMs;
+    out[offset + 10] = this.#curSize;
+    out[offset + 11] = this.#prevComplete ? 1 : 0;
+    out[offset + 12] = this.#prevTimestamp;
+    out[offset + 13] = this.#prevCompleteTimeMs;
+    out[offset + 14] = this.#prevLastSystemTimeMs;
+    out[offset + 15] = this.#prevSize;
+  }
+
+  /**
+   * Restores a state written by {@linkcode InterArrival.save} of a grouper with the same group
+   * length and timestamp scale.
+   *
+   * @param from Source.
+   * @param offset First index.
+   */
+  restore(from: Float64Array, offset: number): void {
+    this.timestampDelta = from[offset];
+    this.arrivalTimeDeltaMs = from[offset + 1];
+    this.packetSizeDelta = from[offset + 2];
+    this.#reorderedPackets = from[offset + 3];
+    this.#curEmpty = from[offset + 4] === 1;
+    this.#curFirstTimestamp = from[offset + 5];
+    this.#curTimestamp = from[offset + 6];
+    this.#curFirstArrivalMs = from[offset + 7];
+    this.#curCompleteTimeMs = from[offset + 8];
+    this.#curLastSystemTimeMs = from[offset + 9];
+    this.#curSize = from[offset + 10];
+    this.#prevComplete = from[offset + 11] === 1;
+    this.#prevTimestamp = from[offset + 12];
+    this.#prevCompleteTimeMs = from[offset + 13];
+    this.#prevLastSystemTimeMs = from[offset + 14];
+    this.#prevSize = from[offset + 15];
   }
 
   /** Forgets both groups and the reorder count, as after a clock jump. */

@@ -14,6 +14,13 @@ const PROCESS_NOISE_SLOPE = 1e-13;
 const PROCESS_NOISE_OFFSET = 1e-3;
 const MIN_QUEUE_CAPACITY = 64; // a power of two above MIN_FRAME_PERIOD_HISTORY
 const SEQ_MASK = 0x3fffffff;
+const SCALARS = 13;
+
+/**
+ * Numbers {@linkcode OveruseEstimator.save} writes: the scalars, then the minimum queue's values and
+ * sequence numbers (at most one per delta of the window).
+ */
+export const OVERUSE_ESTIMATOR_STATE_LENGTH: number = SCALARS + 2 * MIN_FRAME_PERIOD_HISTORY;
 
 /**
  * A two-state (slope, offset) Kalman filter over `(arrival delta − send delta)` against size delta.
@@ -162,6 +169,71 @@ export class OveruseEstimator {
     this.#offset = this.#offset + k1 * residual;
     sample.offset = this.#offset;
     sample.numOfDeltas = this.#numOfDeltas;
+  }
+
+  /**
+   * Writes the filter's whole state into `out` from `offset`
+   * ({@linkcode OVERUSE_ESTIMATOR_STATE_LENGTH} numbers), so that a filter restored from it
+   * continues exactly as this one would.
+   *
+   * @param out Destination.
+   * @param offset First index.
+   */
+  save(out: Float64Array, offset: number): void {
+    out[offset] = this.#slope;
+    out[offset + 1] = this.#offset;
+    out[offset + 2] = this.#prevOffset;
+    out[offset + 3] = this.#e00;
+    out[offset + 4] = this.#e01;
+    out[offset + 5] = this.#e10;
+    out[offset + 6] = this.#e11;
+    out[offset + 7] = this.#avgNoise;
+    out[offset + 8] = this.#varNoise;
+    out[offset + 9] = this.#numOfDeltas;
+    out[offset + 10] = this.#minFramePeriod;
+    out[offset + 11] = this.#deltaSeq;
+    const length = this.#minLength;
+    out[offset + 12] = length;
+    // The queue from its front, so that a restored one starts at slot 0.
+    const mask = MIN_QUEUE_CAPACITY - 1;
+    const head = (this.#minTail - length) & mask;
+    const values = offset + SCALARS;
+    const seqs = values + MIN_FRAME_PERIOD_HISTORY;
+    for (let i = 0; i < MIN_FRAME_PERIOD_HISTORY; i++) {
+      out[values + i] = i < length ? this.#minValues[(head + i) & mask] : 0;
+      out[seqs + i] = i < length ? this.#minSeqs[(head + i) & mask] : 0;
+    }
+  }
+
+  /**
+   * Restores a state written by {@linkcode OveruseEstimator.save}.
+   *
+   * @param from Source.
+   * @param offset First index.
+   */
+  restore(from: Float64Array, offset: number): void {
+    this.#slope = from[offset];
+    this.#offset = from[offset + 1];
+    this.#prevOffset = from[offset + 2];
+    this.#e00 = from[offset + 3];
+    this.#e01 = from[offset + 4];
+    this.#e10 = from[offset + 5];
+    this.#e11 = from[offset + 6];
+    this.#avgNoise = from[offset + 7];
+    this.#varNoise = from[offset + 8];
+    this.#numOfDeltas = from[offset + 9];
+    this.#minFramePeriod = from[offset + 10];
+    this.#deltaSeq = from[offset + 11];
+    const length = from[offset + 12];
+    const values = offset + SCALARS;
+    const seqs = values + MIN_FRAME_PERIOD_HISTORY;
+    for (let i = 0; i < length; i++) {
+      this.#minValues[i] = from[values + i];
+      this.#minSeqs[i] = from[seqs + i];
+    }
+    this.#minLength = length;
+    this.#minTail = length;
+    this.#betaAlpha = -1; // beta is recomputed, to the same value, at the next update
   }
 
   // Inputs come through fields: fractional arguments to a call that is not inlined are boxed.

@@ -12,6 +12,7 @@ import type { BandwidthUsage } from "./types.ts";
 const DELTA_COUNTER_MAX = 1000;
 const SMOOTHING_COEF = 0.9;
 const THRESHOLD_GAIN = 4.0;
+const SCALARS = 8;
 
 /**
  * Estimates the delay trend from group deltas and classifies it with its own adaptive-threshold
@@ -145,6 +146,54 @@ export class TrendlineEstimator {
     detection.numOfDeltas = this.#numOfDeltas;
     detection.nowMs = arrivalTimeMs;
     this.#detector.detectWith(detection);
+  }
+
+  /** Numbers {@linkcode TrendlineEstimator.save} writes: 8 plus two per point of the window. */
+  get stateLength(): number {
+    return SCALARS + 2 * this.#windowSize;
+  }
+
+  /**
+   * Writes the filter's whole state, its detector's excepted, into `out` from `offset`
+   * ({@linkcode TrendlineEstimator.stateLength} numbers), so that a filter restored from it continues
+   * exactly as this one would.
+   *
+   * @param out Destination.
+   * @param offset First index.
+   */
+  save(out: Float64Array, offset: number): void {
+    out[offset] = this.#start;
+    out[offset + 1] = this.#length;
+    out[offset + 2] = this.#numOfDeltas;
+    out[offset + 3] = this.#firstArrivalMs;
+    out[offset + 4] = this.#hasFirstArrival ? 1 : 0;
+    out[offset + 5] = this.#accumulatedDelay;
+    out[offset + 6] = this.#smoothedDelay;
+    out[offset + 7] = this.#trend;
+    out.set(this.#x, offset + SCALARS);
+    out.set(this.#y, offset + SCALARS + this.#windowSize);
+  }
+
+  /**
+   * Restores a state written by {@linkcode TrendlineEstimator.save} of a filter with the same
+   * window.
+   *
+   * @param from Source.
+   * @param offset First index.
+   */
+  restore(from: Float64Array, offset: number): void {
+    const size = this.#windowSize;
+    this.#start = from[offset];
+    this.#length = from[offset + 1];
+    this.#numOfDeltas = from[offset + 2];
+    this.#firstArrivalMs = from[offset + 3];
+    this.#hasFirstArrival = from[offset + 4] === 1;
+    this.#accumulatedDelay = from[offset + 5];
+    this.#smoothedDelay = from[offset + 6];
+    this.#trend = from[offset + 7];
+    const x = offset + SCALARS;
+    this.#x.set(from.subarray(x, x + size));
+    this.#y.set(from.subarray(x + size, x + 2 * size));
   }
 
   // Least-squares slope of the window into #trend, unless all x are equal.

@@ -35,13 +35,34 @@ export const performanceClock: Clock = { nowMs: () => performance.now() };
  */
 export const unrefTimers: Timers = {
   setInterval(callback, ms) {
-    const handle: unknown = setInterval(callback, ms);
-    const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-    if (deno && typeof handle === "number") deno.unrefTimer(handle);
-    else (handle as { unref?: () => void }).unref?.();
-    return handle;
+    return unref(setInterval(callback, ms));
   },
   clearInterval(handle) {
     clearInterval(handle as number);
   },
 };
+
+/**
+ * `setTimeout`, unreffed as {@linkcode unrefTimers} are: a pending one does not keep the process
+ * alive.
+ *
+ * @param callback Called once.
+ * @param ms Delay in milliseconds.
+ * @returns The handle for `clearTimeout`.
+ * @example
+ * ```ts
+ * import { unrefTimeout } from "./clock.ts";
+ * clearTimeout(unrefTimeout(() => {}, 1000));
+ * ```
+ */
+export function unrefTimeout(callback: () => void, ms: number): ReturnType<typeof setTimeout> {
+  return unref(setTimeout(callback, ms));
+}
+
+// Deno's timers are numbers unreffed by id; Node.js and Bun's are objects with `unref()`.
+function unref<T>(handle: T): T {
+  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
+  if (deno && typeof handle === "number") deno.unrefTimer(handle);
+  else (handle as { unref?: () => void }).unref?.();
+  return handle;
+}

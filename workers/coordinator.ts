@@ -187,7 +187,7 @@ export class Coordinator implements ReceiveCoordinator {
       },
       onLaneFailed: (id, error) => this.#failOver(id, error),
     });
-    this.#timer = this.#timers.setInterval(() => this.#tick(), resolved.flushIntervalMs);
+    this.#timer = this.#timers.setInterval(() => this.#tick(false), resolved.flushIntervalMs);
   }
 
   /** Whether {@linkcode Coordinator.close} was called. */
@@ -287,7 +287,7 @@ export class Coordinator implements ReceiveCoordinator {
     if (this.#closed) return Promise.reject(new CoordinatorClosedError("flush"));
     // Asked before anything is sent, so a worker that finishes at once still says so.
     this.#host.setPrompt(true);
-    this.#tick();
+    this.#tick(true);
     if (this.#log.length === 0) {
       if (this.#waiters.length === 0) this.#host.setPrompt(false);
       return Promise.resolve();
@@ -385,6 +385,7 @@ export class Coordinator implements ReceiveCoordinator {
       refusedPackets: this.#refusedPackets,
       packetsWithoutAbsSendTime: this.#packetsWithoutAbsSendTime,
       failedLanes: this.#failedLanes,
+      startingLanes: this.#host.startingLanes,
       rembsSent: controller.rembsSent,
       streams,
     };
@@ -445,17 +446,21 @@ export class Coordinator implements ReceiveCoordinator {
       }
     }
     // Catch up now: what waits in the batches runs inline at once.
-    this.#submitDirty();
+    this.#submitDirty(true);
     this.#fallback?.flush();
     this.#drain();
   }
 
-  #submitDirty(): void {
-    for (const lane of this.#dirty) lane.submit(this.#realNowMs);
-    this.#dirty.clear();
+  // Sends the batches that are due (every one when `all`): a worker lane's gathers for a few flushes.
+  #submitDirty(all: boolean): void {
+    for (const lane of this.#dirty) {
+      if (!all && !lane.due()) continue;
+      lane.submit(this.#realNowMs);
+      this.#dirty.delete(lane);
+    }
   }
 
-  #tick(): void {
+  #tick(all: boolean): void {
     if (this.#closed) return;
     const nowMs = this.#clock.nowMs();
     const nowUs = msToUs(nowMs);
@@ -466,7 +471,7 @@ export class Coordinator implements ReceiveCoordinator {
       this.#lanes.expire(nowUs); // End silent streams even when no packet comes to notice.
     }
     this.#liveness.onTick();
-    this.#submitDirty();
+    this.#submitDirty(all);
     // A worker that died without a word (terminated from outside) or hangs is given up on. Real
     // time, whatever the injected clock says: it is the worker's liveness that is measured.
     if (this.#options.host !== "inline") {

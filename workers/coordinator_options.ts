@@ -28,7 +28,8 @@ import type {
   WorkerFactory,
   WorkerSources,
 } from "./lane_host.ts";
-import { WorkerHost, WorkerPerLane, WorkerPool } from "./worker_host.ts";
+import { WarmStartHost } from "./warm_start_host.ts";
+import { WorkerPerLane, WorkerPool } from "./worker_host.ts";
 import { defaultWorkerSources, moduleWorkerSources } from "./sources.ts";
 
 /** Something the application may want to know about. */
@@ -92,11 +93,22 @@ export interface CoordinatorOptions extends EstimatorSettings, ReceiveSideOption
    */
   poolSize?: number;
   /**
-   * Longest time a record waits before its batch is sent, ms.
+   * Interval of the flush timer, which sends the batches that are due and replays the verdicts
+   * that came back, ms: inline, a record waits at most this long for its batch to run.
    *
    * @default {10}
    */
   flushIntervalMs?: number;
+  /**
+   * Flush intervals a worker lane's records gather before its worker is woken with them (at once
+   * when `batchSize` are waiting). Each wake-up costs ~20–30 µs of CPU, mostly the kernel's
+   * scheduling of the worker's thread, so worker-per-stream wakes each worker at every second
+   * flush; a verdict then comes at most this many flush intervals after the inline host's (shared
+   * memory). Lanes that run inline, new ones included, are sent at every flush.
+   *
+   * @default {2 with host "worker-per-stream", otherwise 1}
+   */
+  flushesPerBatch?: number;
   /**
    * Records per batch; a full batch is sent at once.
    *
@@ -168,6 +180,11 @@ export interface CoordinatorStats extends ControllerState {
   packetsWithoutAbsSendTime: number;
   /** Lanes whose worker failed and that now run inline. */
   failedLanes: number;
+  /**
+   * Lanes of a worker host that run inline while their workers start; each moves to its worker, with
+   * its pipeline's whole state, once that answers.
+   */
+  startingLanes: number;
   /** REMB packets emitted. */
   rembsSent: number;
   /** Active streams. */
@@ -191,6 +208,9 @@ export const COORDINATOR_DEFAULTS = {
   maxPendingRecords: 262_144,
 } as const satisfies Partial<CoordinatorOptions>;
 
+// The default of `flushesPerBatch`, by host: only a worker per stream pays for many wake-ups.
+const FLUSHES_PER_BATCH: Record<HostKind, number> = { "worker-per-stream": 2, pool: 1, inline: 1 };
+
 /** {@linkcode CoordinatorOptions} checked, with every default applied. */
 export interface ResolvedCoordinatorOptions {
   /** The estimator settings. */
@@ -201,8 +221,10 @@ export interface ResolvedCoordinatorOptions {
   transport: Transport;
   /** Workers of the pool host. */
   poolSize: number;
-  /** Longest wait before a batch is sent, ms. */
+  /** Interval of the flush timer, ms. */
   flushIntervalMs: number;
+  /** Flush intervals a worker lane's batch gathers. */
+  flushesPerBatch: number;
   /** Records per batch. */
   batchSize: number;
   /** Streams tracked at once. */
@@ -249,6 +271,11 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
     max: 1000,
     integer: false,
   });
+  checkRange(subject, "flushesPerBatch", options.flushesPerBatch, {
+    min: 1,
+    max: 100,
+    integer: true,
+  });
   checkRange(subject, "batchSize", options.batchSize, { min: 1, max: 65_536, integer: true });
   checkRange(subject, "maxStreams", options.maxStreams, { min: 1, max: 1e6, integer: true });
   checkRange(subject, "workerTimeoutMs", options.workerTimeoutMs, {
@@ -266,12 +293,14 @@ export function checkCoordinatorOptions(options: CoordinatorOptions): ResolvedCo
   checkMethods("clock", options.clock, ["nowMs"]);
   checkMethods("timers", options.timers, ["setInterval", "clearInterval"]);
   const d = COORDINATOR_DEFAULTS;
+  const host = options.host ?? d.host;
   return {
     settings,
-    host: options.host ?? d.host,
+    host,
     transport: options.transport ?? d.transport,
     poolSize: options.poolSize ?? d.poolSize,
     flushIntervalMs: options.flushIntervalMs ?? d.flushIntervalMs,
+    flushesPerBatch: options.flushesPerBatch ?? FLUSHES_PER_BATCH[host],
     batchSize: options.batchSize ?? d.batchSize,
     maxStreams: options.maxStreams ?? d.maxStreams,
     workerTimeoutMs: options.workerTimeoutMs ?? d.workerTimeoutMs,
@@ -295,7 +324,8 @@ export function createHost(
 ): LaneHost {
   if (resolved.host === "inline") return new InlineHost(callbacks);
   const custom = options.workerSources;
-  return new WorkerHost(callbacks, {
+  // New lanes run inline until their worker answers (workers/warm_start_host.ts).
+  return new WarmStartHost(callbacks, {
     placement: resolved.host === "pool" ? new WorkerPool(resolved.poolSize) : new WorkerPerLane(),
     sources: custom === "module"
       ? moduleWorkerSources()
@@ -305,6 +335,7 @@ export function createHost(
     factory: options.workerFactory,
     transport: resolved.transport,
     batchSize: resolved.batchSize,
+    flushesPerBatch: resolved.flushesPerBatch,
   });
 }
 

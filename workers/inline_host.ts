@@ -7,8 +7,7 @@
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import type { PacketBatch } from "../core/packet_batch.ts";
 import type { HostCallbacks, LaneHost } from "./lane_host.ts";
-import { runLaneBatch } from "./lane_runner.ts";
-import { createLanePipeline } from "../core/delay_pipeline.ts";
+import { type PipelineStart, runLaneBatch, startLanePipeline } from "./lane_runner.ts";
 import type { LaneConfig } from "./protocol.ts";
 import { Fifo } from "./_fifo.ts";
 
@@ -60,18 +59,41 @@ export class InlineHost implements LaneHost {
     return 0;
   }
 
+  /** Always 0: no lane waits for a worker. */
+  get startingLanes(): number {
+    return 0;
+  }
+
   /**
    * Starts a lane's pipeline.
    *
    * @param lane Lane id.
    * @param _ssrc First SSRC of the lane; no worker to name.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over.
+   * @param start What the pipeline starts from; afresh when `undefined`.
    */
-  open(lane: number, _ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
-    const pipeline = createLanePipeline(config);
-    if (figures) pipeline.restoreDetector(figures);
-    this.#pipelines.set(lane, pipeline);
+  open(lane: number, _ssrc: number, config: LaneConfig, start: PipelineStart | undefined): void {
+    this.#pipelines.set(lane, startLanePipeline(config, start));
+  }
+
+  /**
+   * The whole state of a lane's pipeline, for another host to carry on from exactly.
+   *
+   * @param lane Lane id.
+   * @returns A snapshot (`DelayPipeline.saveSnapshot`).
+   */
+  snapshot(lane: number): PipelineStart {
+    return { from: "snapshot", values: this.#pipelines.get(lane)!.saveSnapshot() };
+  }
+
+  /**
+   * Batches go out at every flush: running one costs no wake-up.
+   *
+   * @param _lane Lane id.
+   * @returns 1.
+   */
+  flushesPerBatch(_lane: number): number {
+    return 1;
   }
 
   /**

@@ -19,11 +19,12 @@ import type { LaneConfig } from "../core/delay_pipeline.ts";
 import { LaneFigures } from "../core/lane_figures.ts";
 import { PacketBatch } from "../core/packet_batch.ts";
 import type { LaneHost } from "./lane_host.ts";
+import type { PipelineStart } from "./lane_runner.ts";
 import { Fifo } from "./_fifo.ts";
 
 /** Where a lane is in its life. */
 export type LaneState =
-  /** Opened on a worker that has not answered yet (starting one can take a second). */
+  /** Opened; its host has not answered yet (a worker can take a second to start). */
   | "starting"
   /** Its host answers. */
   | "running"
@@ -85,6 +86,8 @@ export class Lane {
   readonly returned = new Fifo<PacketBatch>();
   /** Records of the first returned batch already replayed. */
   cursor = 0;
+  // Flushes that found records pending since the last batch was sent.
+  #heldFlushes = 0;
   readonly #figures = new LaneFigures();
   // Whether the host has reported figures yet: before that, a new pipeline starts afresh.
   #reported = false;
@@ -125,6 +128,16 @@ export class Lane {
   }
 
   /**
+   * A flush found records pending: whether they are due, having gathered for as many flushes as
+   * the lane's host wants per batch.
+   *
+   * @returns `true` when the pending records should be sent now.
+   */
+  due(): boolean {
+    return ++this.#heldFlushes >= this.host.flushesPerBatch(this.id);
+  }
+
+  /**
    * Sends the pending records to the host as one batch.
    *
    * @param realNowMs Real time, for the watchdog.
@@ -136,6 +149,7 @@ export class Lane {
     this.inFlight.push(length);
     this.pending = this.#free.pop() ?? new PacketBatch(this.#batchSize);
     this.pendingLength = 0;
+    this.#heldFlushes = 0;
   }
 
   /**
@@ -185,7 +199,7 @@ export class Lane {
   /** A stream came back: a released lane opens again with the detector it had. */
   revive(): void {
     if (this.state === "released") {
-      this.host.open(this.id, this.ssrc, this.#config, this.reportedFigures?.values);
+      this.host.open(this.id, this.ssrc, this.#config, this.#detectorStart());
       this.state = "starting";
     } else if (this.state === "quiet") {
       this.state = "running";
@@ -217,9 +231,14 @@ export class Lane {
       this.#settle();
       return;
     }
-    fallback.open(this.id, this.ssrc, this.#config, this.reportedFigures?.values);
+    fallback.open(this.id, this.ssrc, this.#config, this.#detectorStart());
     this.state = this.state === "quiet" || this.state === "released" ? "quiet" : "running";
     this.#settle();
+  }
+
+  // A new pipeline takes over the detector the host last reported, if it reported any.
+  #detectorStart(): PipelineStart | undefined {
+    return this.#reported ? { from: "figures", values: this.#figures.values } : undefined;
   }
 
   // Tells the host what it may free once nothing of the lane is pending or in flight.

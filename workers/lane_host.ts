@@ -6,12 +6,15 @@
  * - `inline` (`InlineHost`): on the receiving thread, at flush time. Cheapest.
  * - `worker-per-stream` and `pool` (one `WorkerHost`, told how to place lanes): a worker per lane,
  *   started and ended by a spawner worker because constructing a worker blocks its creator for
- *   about 11 ms; or a fixed set of workers started up front, lanes spread by SSRC.
+ *   about 11 ms; or a fixed set of workers started up front, lanes spread by SSRC. Behind a
+ *   `WarmStartHost`, which serves a new lane inline until its worker answers and then moves the
+ *   whole pipeline there.
  *
  * @module
  */
 
 import type { PacketBatch } from "../core/packet_batch.ts";
+import type { PipelineStart } from "./lane_runner.ts";
 import type { LaneConfig } from "./protocol.ts";
 
 /** Which host runs the lanes. */
@@ -69,15 +72,17 @@ export interface WorkerSources {
 export interface LaneHost {
   /** Workers alive (spawner included). */
   readonly liveWorkers: number;
+  /** Lanes that run inline while their workers start (`WarmStartHost`); 0 for other hosts. */
+  readonly startingLanes: number;
   /**
    * Starts a lane's pipeline.
    *
    * @param lane Lane id, never reused.
    * @param ssrc The first SSRC of the lane, for naming and sharding.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over, when the lane had a pipeline before.
+   * @param start What the pipeline starts from, when the lane had one before.
    */
-  open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void;
+  open(lane: number, ssrc: number, config: LaneConfig, start: PipelineStart | undefined): void;
   /**
    * The lane went quiet; the host may free its thread. Called once nothing of it is in flight.
    *
@@ -100,6 +105,14 @@ export interface LaneHost {
   submit(lane: number, batch: PacketBatch, length: number): void;
   /** Sends what was submitted since the last flush, and delivers results that are ready. */
   flush(): void;
+  /**
+   * Flush intervals a lane's records gather before the coordinator sends them, unless a batch
+   * fills: 1 where a batch costs nothing to run (inline), more where each one wakes a thread.
+   *
+   * @param lane Lane id.
+   * @returns At least 1.
+   */
+  flushesPerBatch(lane: number): number;
   /**
    * Whether results should be delivered as soon as they are ready rather than at the next flush
    * (someone awaits them).

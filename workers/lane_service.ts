@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { AttachMessage, ToLaneWorker } from "./protocol.ts";
-import { createLanePipeline } from "../core/delay_pipeline.ts";
+import type { AttachMessage, FromLaneWorker, ToLaneWorker } from "./protocol.ts";
+import { startLanePipeline } from "./lane_runner.ts";
 import { Doorbell } from "./shared_lane.ts";
 import { SharedMemoryWorkerEnd } from "./shared_memory_transport.ts";
 import { TransferWorkerEnd } from "./transfer_transport.ts";
@@ -83,12 +83,9 @@ export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): vo
       case "batches":
         transfer.run(message);
         return;
-      case "open": {
-        const pipeline = createLanePipeline(message.config);
-        if (message.figures) pipeline.restoreDetector(message.figures);
-        lanes.open(message, pipeline);
+      case "open":
+        lanes.open(message, startLanePipeline(message.config, message.start));
         break;
-      }
       case "drop":
         lanes.drop(message.lane);
         break;
@@ -103,8 +100,13 @@ export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): vo
       const port = data.port;
       reply = (message, transfer) => port.postMessage(message, transfer);
       port.onmessage = (e: MessageEvent) => handle(e.data as ToLaneWorker);
+      reply(STARTED, []); // To the host, which waits for this before it moves lanes here.
       return;
     }
     handle(data);
   };
+  // A worker its host constructed answers on its own channel (a spawned one's parent ignores it).
+  scope.postMessage(STARTED);
 }
+
+const STARTED: FromLaneWorker = { type: "started" };

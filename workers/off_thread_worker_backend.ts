@@ -490,6 +490,7 @@ function emptyStats(options: CoordinatorOptions): CoordinatorStats {
     refusedPackets: 0,
     packetsWithoutAbsSendTime: 0,
     failedLanes: 0,
+    startingLanes: 0,
     rembsSent: 0,
     streams: [],
   };

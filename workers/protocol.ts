@@ -8,19 +8,20 @@
  */
 
 import type { LaneConfig } from "../core/delay_pipeline.ts";
+import type { PipelineStart } from "./lane_runner.ts";
 
 /** How a lane worker builds its pipelines (the core's lane settings). */
 export type { LaneConfig };
 
 /**
- * Coordinator → lane worker: open a lane. `shared` is the lane's `SharedLane` buffer with the
- * shared-memory transport.
+ * Coordinator → lane worker: open a lane, afresh or from `start`. `shared` is the lane's
+ * `SharedLane` buffer with the shared-memory transport.
  */
 export type OpenLaneMessage = {
   type: "open";
   lane: number;
   config: LaneConfig;
-  figures?: Float64Array;
+  start?: PipelineStart;
   shared?: SharedArrayBuffer;
   capacity?: number;
 };
@@ -46,8 +47,12 @@ export type ToLaneWorker =
   | { type: "doorbell"; buffer: SharedArrayBuffer }
   | BatchesMessage;
 
-/** Lane worker → coordinator: transferred batches back, or (shared memory) "results are ready". */
+/**
+ * Lane worker → coordinator: it has started and takes messages (its first word, on the channel it
+ * serves); transferred batches back; or (shared memory) "results are ready".
+ */
 export type FromLaneWorker =
+  | { type: "started" }
   | { type: "results" } & TransferredBatches
   | { type: "ready" };
 

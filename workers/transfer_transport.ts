@@ -9,7 +9,7 @@
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import { PacketBatch } from "../core/packet_batch.ts";
 import type { HostCallbacks } from "./lane_host.ts";
-import { runLaneBatch } from "./lane_runner.ts";
+import { type PipelineStart, runLaneBatch } from "./lane_runner.ts";
 import type {
   BatchesMessage,
   FromLaneWorker,
@@ -85,16 +85,16 @@ export class TransferHostEnd implements TransportHostEnd {
    * @param channel The worker.
    * @param lane Lane id.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over.
+   * @param start What the pipeline starts from; afresh when `undefined`.
    */
   open(
     channel: WorkerChannel,
     lane: number,
     config: LaneConfig,
-    figures: Float64Array | undefined,
+    start: PipelineStart | undefined,
   ): void {
     this.#outboxOf.set(lane, this.#outboxes.get(channel)!);
-    this.send(channel, { type: "open", lane, config, figures });
+    this.send(channel, { type: "open", lane, config, start });
   }
 
   /**
@@ -170,6 +170,9 @@ export class TransferHostEnd implements TransportHostEnd {
     this.#outboxes.delete(channel);
     this.#toSend.delete(outbox);
   }
+
+  /** Nothing to stop: results come back as messages. */
+  close(): void {}
 }
 
 /**

@@ -9,6 +9,7 @@
 
 import type { DelayPipeline } from "../core/delay_pipeline.ts";
 import type { PacketBatch } from "../core/packet_batch.ts";
+import type { PipelineStart } from "./lane_runner.ts";
 import type { FromLaneWorker, LaneConfig, OpenLaneMessage, ToLaneWorker } from "./protocol.ts";
 
 /** Where a host posts to one of its workers: the worker itself, or a port to it. */
@@ -60,13 +61,13 @@ export interface TransportHostEnd {
    * @param channel The worker.
    * @param lane Lane id.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over.
+   * @param start What the pipeline starts from; afresh when `undefined`.
    */
   open(
     channel: WorkerChannel,
     lane: number,
     config: LaneConfig,
-    figures: Float64Array | undefined,
+    start: PipelineStart | undefined,
   ): void;
   /**
    * Queues a batch of an open lane; it travels at the next flush.
@@ -102,6 +103,8 @@ export interface TransportHostEnd {
    * @param channel The worker.
    */
   disconnect(channel: WorkerChannel): void;
+  /** The host is closing: nothing more is collected or delivered. */
+  close(): void;
 }
 
 /**

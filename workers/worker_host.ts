@@ -20,6 +20,7 @@ import type {
   WorkerFactory,
   WorkerSources,
 } from "./lane_host.ts";
+import type { PipelineStart } from "./lane_runner.ts";
 import type { FromLaneWorker, LaneConfig, ToLaneWorker } from "./protocol.ts";
 import { SharedMemoryHostEnd } from "./shared_memory_transport.ts";
 import { Spawner } from "./spawner.ts";
@@ -29,10 +30,13 @@ import type { TransportHostEnd } from "./transport.ts";
 /** A worker as its host sees it. */
 export type WorkerLink =
   & {
-    /** The lanes it serves. */
+    /** The lanes placed on it. */
     readonly lanes: Set<number>;
-    /** Running until the host ends it or it fails. */
-    state: "running" | "ended" | "failed";
+    /**
+     * Starting until its first message says it takes messages (a worker started by a worker
+     * answers about a second late in Deno 2.9), then running until the host ends it or it fails.
+     */
+    state: "starting" | "running" | "ended" | "failed";
   }
   & (
     /** Started by the spawner worker: a port to it, and its id there. */
@@ -186,7 +190,9 @@ export class WorkerPool implements LanePlacement {
    */
   workerFor(ssrc: number): WorkerLink | undefined {
     // A failed worker leaves its place empty; its lanes have moved to the coordinator's fallback.
-    const live = this.#workers.filter((worker) => worker.state === "running");
+    const live = this.#workers.filter((worker) =>
+      worker.state === "starting" || worker.state === "running"
+    );
     return live.length === 0 ? undefined : live[ssrc % live.length];
   }
 
@@ -254,6 +260,13 @@ export interface WorkerHostOptions {
    * @default {"shared-memory"}
    */
   transport?: Transport;
+  /**
+   * Flush intervals a lane's records gather before they are sent and its worker woken, unless a
+   * batch fills.
+   *
+   * @default {1}
+   */
+  flushesPerBatch?: number;
   /** Records per batch; the size of a shared slot. */
   batchSize: number;
   /**
@@ -291,8 +304,7 @@ export class WorkerHost implements LaneHost {
   readonly #transport: TransportHostEnd;
   readonly #placement: LanePlacement;
   readonly #workers: HostWorkers;
-  readonly #onMessage = (event: MessageEvent): void =>
-    this.#transport.receive(event.data as FromLaneWorker);
+  readonly #flushesPerBatch: number;
   #spawner: Spawner | undefined;
   #directWorkers = 0;
   readonly #workerOf = new Map<number, WorkerLink>(); // by lane
@@ -318,6 +330,7 @@ export class WorkerHost implements LaneHost {
       stop: (worker) => this.#stop(worker, "ended"),
       send: (worker, message) => this.#transport.send(worker.channel, message),
     };
+    this.#flushesPerBatch = options.flushesPerBatch ?? 1;
     this.#placement = options.placement;
     this.#placement.start(this.#workers);
   }
@@ -327,24 +340,54 @@ export class WorkerHost implements LaneHost {
     return (this.#spawner?.liveWorkers ?? 0) + this.#directWorkers;
   }
 
+  /** Always 0: lanes are opened on their workers, which queue what comes before they start. */
+  get startingLanes(): number {
+    return 0;
+  }
+
   /**
-   * Starts a lane's pipeline on the worker its placement picks.
+   * Places a lane on the worker its placement picks, starting one if need be, without opening it
+   * there yet: its worker may be busy starting for a while
+   * ({@linkcode WorkerHost.answered} tells when it is not).
+   *
+   * @param lane Lane id.
+   * @param ssrc First SSRC of the lane.
+   * @returns Whether there is a worker for it (a pool whose workers all failed has none).
+   */
+  place(lane: number, ssrc: number): boolean {
+    if (this.#workerOf.has(lane)) return true;
+    const worker = this.#placement.workerFor(ssrc, this.#workers);
+    if (!worker) return false;
+    worker.lanes.add(lane);
+    this.#workerOf.set(lane, worker);
+    return true;
+  }
+
+  /**
+   * Whether the worker a lane is placed on has started and takes messages.
+   *
+   * @param lane Lane id.
+   * @returns `false` also when the lane is not placed.
+   */
+  answered(lane: number): boolean {
+    return this.#workerOf.get(lane)?.state === "running";
+  }
+
+  /**
+   * Starts a lane's pipeline on the worker it is placed on, placing it first if need be.
    *
    * @param lane Lane id.
    * @param ssrc First SSRC of the lane.
    * @param config Pipeline settings.
-   * @param figures Detector state to carry over.
+   * @param start What the pipeline starts from; afresh when `undefined`.
    */
-  open(lane: number, ssrc: number, config: LaneConfig, figures: Float64Array | undefined): void {
-    const worker = this.#placement.workerFor(ssrc, this.#workers);
-    if (!worker) {
+  open(lane: number, ssrc: number, config: LaneConfig, start: PipelineStart | undefined): void {
+    if (!this.place(lane, ssrc)) {
       // Only a pool runs out of workers.
       this.#callbacks.onLaneFailed(lane, "no pool worker is alive");
       return;
     }
-    worker.lanes.add(lane);
-    this.#workerOf.set(lane, worker);
-    this.#transport.open(worker.channel, lane, config, figures);
+    this.#transport.open(this.#workerOf.get(lane)!.channel, lane, config, start);
   }
 
   /**
@@ -385,6 +428,17 @@ export class WorkerHost implements LaneHost {
   }
 
   /**
+   * Flush intervals a lane's records gather before they go to its worker: each batch sent costs
+   * a wake-up of that worker's thread.
+   *
+   * @param _lane Lane id.
+   * @returns The host's setting.
+   */
+  flushesPerBatch(_lane: number): number {
+    return this.#flushesPerBatch;
+  }
+
+  /**
    * Whether workers should say when results are ready instead of waiting for the next flush.
    *
    * @param prompt On or off.
@@ -399,25 +453,31 @@ export class WorkerHost implements LaneHost {
     this.#closed = true;
     for (const worker of [...this.#running]) this.#stop(worker, "ended");
     for (const lane of [...this.#workerOf.keys()]) this.#forget(lane);
+    this.#transport.close();
     this.#spawner?.close();
   }
 
   #start(name: string, via: "spawner" | "direct"): WorkerLink {
     let link: WorkerLink;
+    const onMessage = (event: MessageEvent): void => {
+      const message = event.data as FromLaneWorker;
+      if (message.type !== "started") this.#transport.receive(message);
+      else if (link.state === "starting") link.state = "running";
+    };
     if (via === "direct") {
       const worker = this.#factory(this.#sources.laneWorkerUrl, name);
       this.#directWorkers++;
-      worker.onmessage = this.#onMessage;
+      worker.onmessage = onMessage;
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault(); // A lane's failure must not take the process down.
         this.#fail(link, event.message);
       };
-      link = { via, channel: worker, lanes: new Set(), state: "running" };
+      link = { via, channel: worker, lanes: new Set(), state: "starting" };
     } else {
       this.#spawner ??= new Spawner(this.#sources, this.#factory, (e) => this.#failAll(e));
       const { id, port } = this.#spawner.spawn(name, (error) => this.#fail(link, error));
-      port.onmessage = this.#onMessage;
-      link = { via, channel: port, spawnId: id, lanes: new Set(), state: "running" };
+      port.onmessage = onMessage;
+      link = { via, channel: port, spawnId: id, lanes: new Set(), state: "starting" };
     }
     this.#transport.connect(link.channel);
     this.#running.add(link);
@@ -425,7 +485,7 @@ export class WorkerHost implements LaneHost {
   }
 
   #stop(link: WorkerLink, state: "ended" | "failed"): void {
-    if (link.state !== "running") return;
+    if (link.state === "ended" || link.state === "failed") return;
     link.state = state;
     this.#running.delete(link);
     this.#transport.disconnect(link.channel);

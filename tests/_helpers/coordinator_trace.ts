@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { decodeRemb } from "../../core/remb.ts";
 import type { PacketInfo } from "../../core/types.ts";
 import type { Coordinator, CoordinatorOptions } from "../../workers/coordinator.ts";
@@ -20,18 +21,33 @@ export interface TraceRun<C> {
 
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
 
+/** Options of {@linkcode runTrace}. */
+export interface TraceOptions<C> {
+  /**
+   * Packet indices after which the run waits, in real time, until every lane of a worker host has
+   * moved from the inline host to its worker (a `Coordinator` only).
+   */
+  onWorkersAfter?: readonly number[];
+  /** Called before each of those waits: lets in-thread workers (in_thread_workers.ts) answer. */
+  startWorkers?: () => void;
+  /** Called after every flush has resolved, with the trace time. */
+  onFlush?: (coordinator: C, nowMs: number) => void;
+}
+
 /**
  * Runs `packets` through the coordinator `make` builds from the recording options.
  *
  * @param packets The trace, in arrival order.
  * @param make Builds the coordinator; spread the given options into its own.
  * @param flushMs Trace time between flushes.
+ * @param options Where to wait for workers.
  * @returns The recorded estimates and REMBs.
  */
 export async function runTrace<C extends Coordinator | OffThreadCoordinator>(
   packets: PacketInfo[],
   make: (options: CoordinatorOptions) => C,
   flushMs: number,
+  options: TraceOptions<C> = {},
 ): Promise<TraceRun<C>> {
   const estimates: string[] = [];
   const rembs: string[] = [];
@@ -46,16 +62,48 @@ export async function runTrace<C extends Coordinator | OffThreadCoordinator>(
     },
   });
   let nextFlush = now + flushMs;
-  for (const packet of packets) {
+  const waits = new Set(options.onWorkersAfter);
+  for (const [i, packet] of packets.entries()) {
     while (packet.arrivalTimeMs >= nextFlush) {
       now = nextFlush;
       await coordinator.flush();
+      options.onFlush?.(coordinator, now);
       nextFlush += flushMs;
     }
     now = packet.arrivalTimeMs;
     coordinator.onPacket(packet);
+    if (waits.has(i)) {
+      options.startWorkers?.();
+      await onWorkers(coordinator as Coordinator);
+    }
   }
   now = nextFlush;
   await coordinator.flush();
+  options.onFlush?.(coordinator, now);
   return { estimates, rembs, coordinator };
+}
+
+/**
+ * Flushes, in real time, until every lane of a worker host has moved from the inline host to its
+ * worker. A real worker's start is the machine's business: a spawned one answers about a second
+ * late in Deno 2.9.6, and under `deno test` a module worker is type-checked first (19 s measured on
+ * a loaded 2-core machine with a cold cache). So the bound is there only to end a hung test: a
+ * worker that fails to load says so (its lane fails over and stops waiting), and one still silent
+ * after two minutes is a fault. Tests that need workers to answer at a given point use in-thread
+ * workers (in_thread_workers.ts) instead.
+ *
+ * @param coordinator The coordinator.
+ * @param timeoutMs How long to wait before failing the test.
+ */
+export async function onWorkers(coordinator: Coordinator, timeoutMs = 120_000): Promise<void> {
+  const started = performance.now();
+  while (coordinator.stats().startingLanes > 0) {
+    const { startingLanes, liveWorkers } = coordinator.stats();
+    assert.ok(
+      performance.now() - started < timeoutMs,
+      `the workers never answered in ${timeoutMs} ms: ${startingLanes} lanes starting, ${liveWorkers} workers alive`,
+    );
+    await coordinator.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -163,3 +163,86 @@ Deno.test("DelayPipeline.resetFilter() keeps the detector but restarts grouping"
     assert.equal(pipeline.numDeltas, before + 1);
   });
 });
+
+Deno.test("DelayPipeline.saveSnapshot() moves a pipeline mid-stream with every later verdict and figure exact", async (t) => {
+  const out = new Float64Array(16);
+  for (const scale of [RTP, AST]) {
+    for (const filter of FILTERS) {
+      for (const seed of [1, 2, 3]) {
+        await t.step(`${filter}, ${scale.label}, seed ${seed}`, () => {
+          const rng = new Prng(seed);
+          // Bursts, jitter, reordering and a queue that grows then drains, so every state moves.
+          const packets: number[][] = [];
+          let arrivalMs = 10_000;
+          let early = 0;
+          for (let i = 0; i < 900; i++) {
+            const sendUs = i * 11_000 + (rng.int(0, 9) === 0 ? -15_000 : 0);
+            arrivalMs += 11 + (i < 450 ? 2 : -2) * rng.next() + (rng.int(0, 29) === 0 ? 40 : 0);
+            // Now and then 1–4 packets stamped 30 ms early: groups that arrive out of order, and
+            // with 3 or more a restart of the grouping.
+            if (early === 0 && rng.int(0, 24) === 0) early = rng.int(1, 4);
+            const ms = Math.round(arrivalMs) - (early > 0 ? 30 : 0);
+            if (early > 0) early--;
+            packets.push([scale.ticks(Math.max(0, sendUs)), ms, ms, rng.int(100, 1200), ms]);
+          }
+          // Every verdict and every figure after each packet, flat.
+          const feed = (pipeline: DelayPipeline, from: number, to: number) => {
+            const seen: (string | number)[] = [];
+            for (const [ts, a, sys, size, d] of packets.slice(from, to)) {
+              seen.push(pipeline.onPacket(ts, a, sys, size, d));
+              pipeline.writeFigures(out);
+              for (const figure of out) seen.push(figure);
+            }
+            return seen;
+          };
+          const options = {
+            groupLengthTicks: scale.groupLengthTicks,
+            timestampToMs: scale.timestampToMs,
+            filter,
+            trendlineWindowSize: 17,
+          };
+          const whole = new DelayPipeline(options);
+          const expected = feed(whole, 0, packets.length);
+          // Moves at the ends, and just after the first packet of a run stamped early, while the
+          // grouper counts reordered groups.
+          const reordered = packets.flatMap((p, i) =>
+            i > 0 && p[1] < packets[i - 1][1] ? [i + 1] : []
+          );
+          const points = [0, 1, 2, 451, 899, ...reordered.slice(0, 8)];
+          for (const at of points) {
+            const first = new DelayPipeline(options);
+            feed(first, 0, at);
+            const moved = new DelayPipeline(options);
+            moved.restoreSnapshot(first.saveSnapshot());
+            const rest = feed(moved, at, packets.length);
+            assert.deepEqual(rest, expected.slice(at * 17), `moved at ${at}`);
+          }
+          // After a reset too: the new grouper and filter are part of the snapshot.
+          const reset = new DelayPipeline(options);
+          feed(reset, 0, 300);
+          reset.resetFilter();
+          feed(reset, 300, 320);
+          const copy = new DelayPipeline(options);
+          copy.restoreSnapshot(reset.saveSnapshot(new Float64Array(reset.snapshotLength + 3)));
+          assert.deepEqual(feed(copy, 320, packets.length), feed(reset, 320, packets.length));
+        });
+      }
+    }
+  }
+});
+
+Deno.test("DelayPipeline.restoreSnapshot() refuses a snapshot of another pipeline", () => {
+  const kalman = newPipeline(RTP, "kalman");
+  const trendline = newPipeline(RTP, "trendline");
+  const abs = newPipeline(AST, "kalman");
+  assert.throws(
+    () => trendline.restoreSnapshot(kalman.saveSnapshot()),
+    /Cannot restore pipeline snapshot as it is of another pipeline: current header is 24095, 0, 0, 450/,
+  );
+  assert.throws(() => abs.restoreSnapshot(kalman.saveSnapshot()), RangeError);
+  assert.throws(() => kalman.restoreSnapshot(new Float64Array(4)), RangeError);
+  assert.throws(
+    () => kalman.saveSnapshot(new Float64Array(10)),
+    /Cannot save pipeline snapshot as the array is too short: current length is 10/,
+  );
+});

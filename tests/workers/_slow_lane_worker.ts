@@ -11,6 +11,7 @@ declare const self: { onmessage: ((event: MessageEvent) => void) | null };
 const pipelines = new Map<number, DelayPipeline>();
 self.onmessage = (event: MessageEvent) => {
   const { port } = event.data as AttachMessage;
+  port.postMessage({ type: "started" }); // so that lanes move here from the inline host
   port.onmessage = (e: MessageEvent) => {
     const message = e.data as ToLaneWorker;
     if (message.type === "open") pipelines.set(message.lane, createLanePipeline(message.config));

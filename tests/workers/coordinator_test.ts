@@ -10,7 +10,8 @@ import {
 } from "../../workers/coordinator.ts";
 import type { HostKind, Transport } from "../../workers/lane_host.ts";
 import { moduleWorkerSources } from "../../workers/sources.ts";
-import { runTrace } from "../_helpers/coordinator_trace.ts";
+import { onWorkers, runTrace } from "../_helpers/coordinator_trace.ts";
+import { IN_THREAD_SOURCES, InThreadWorkers } from "../_helpers/in_thread_workers.ts";
 import { generateTrace } from "../_helpers/trace.ts";
 
 const FLUSH_MS = 10;
@@ -125,6 +126,296 @@ for (const profile of ["libwebrtc", "enhanced"] as const) {
   }
 }
 
+// Where the mid-stream move test runs lanes: in-thread workers that answer when the test says, and
+// real ones (bundled code: no type-check on start) for each transport's move with a real thread.
+const MOVE_HOSTS: {
+  host: HostKind;
+  poolSize?: number;
+  workers: "in-thread" | "bundle";
+  transport: Transport;
+}[] = [
+  { host: "worker-per-stream", workers: "in-thread", transport: "transfer" },
+  { host: "pool", poolSize: 2, workers: "in-thread", transport: "transfer" },
+  { host: "worker-per-stream", workers: "bundle", transport: "shared-memory" },
+  { host: "worker-per-stream", workers: "bundle", transport: "transfer" },
+  { host: "pool", poolSize: 2, workers: "bundle", transport: "shared-memory" },
+];
+
+Deno.test("Coordinator moves lanes from the inline host to their workers mid-stream, estimates and REMBs unchanged", async (t) => {
+  for (const grouping of ["per-stream", "transport"] as const) {
+    const packets = trace(true);
+    const expected = runCore(packets, grouping);
+    const start = packets[0].arrivalTimeMs;
+    // Once every stream has begun, and once the paused stream is back (its lane was released and
+    // opened again, inline, from its detector): each time the workers answer there and the run
+    // waits until the lanes moved, with pipelines well into their grouping and filtering.
+    const after = [500, 6800].map((ms) => packets.findIndex((p) => p.arrivalTimeMs - start >= ms));
+    // Every pipeline figure at every flush: a lane that moved must carry its whole state.
+    const figures = (into: string[]) => (coordinator: Coordinator) => {
+      for (const s of coordinator.stats().streams) {
+        into.push(`${s.ssrc}:${s.delayOffsetMs}:${s.modifiedOffsetMs}:${s.thresholdMs}`);
+      }
+    };
+    const inlineFigures: string[] = [];
+    const inline = await runTrace(
+      packets,
+      (o) => new Coordinator({ ...o, host: "inline", grouping }),
+      FLUSH_MS,
+      { onFlush: figures(inlineFigures) },
+    );
+    await inline.coordinator.close();
+    for (const { host, poolSize, workers, transport } of MOVE_HOSTS) {
+      const label = `${grouping}, ${host}${
+        poolSize ? ` ×${poolSize}` : ""
+      } (${workers}, ${transport})`;
+      await t.step(label, async () => {
+        const inThread = workers === "in-thread" ? new InThreadWorkers() : undefined;
+        const runFigures: string[] = [];
+        const run = await runTrace(
+          packets,
+          (o) =>
+            new Coordinator({
+              ...o,
+              host,
+              poolSize,
+              transport,
+              grouping,
+              workerSources: inThread ? IN_THREAD_SOURCES : "bundle",
+              workerFactory: inThread?.factory,
+            }),
+          FLUSH_MS,
+          {
+            onWorkersAfter: after,
+            startWorkers: () => inThread?.startAll(),
+            onFlush: figures(runFigures),
+          },
+        );
+        try {
+          assert.deepEqual(run.estimates, expected);
+          assert.deepEqual(run.rembs, inline.rembs);
+          assert.deepEqual(runFigures, inlineFigures);
+          assert.equal(run.coordinator.stats().failedLanes, 0);
+          assert.equal(run.coordinator.stats().startingLanes, 0);
+        } finally {
+          await run.coordinator.close();
+        }
+      });
+    }
+  }
+});
+
+/**
+ * A spawner that takes every request and starts nothing, as if each worker took forever to answer:
+ * the slowest a worker factory can be.
+ */
+class SpawnerThatNeverStarts {
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onerror: ((event: ErrorEvent) => void) | null = null;
+  readonly ports: MessagePort[] = [];
+  spawned = 0;
+
+  postMessage(message: { type: string; port?: MessagePort }): void {
+    if (message.type === "spawn") this.spawned++;
+    if (message.port) this.ports.push(message.port);
+  }
+
+  terminate(): void {
+    for (const port of this.ports) port.close(); // the lane workers' ends, never passed on
+  }
+}
+
+Deno.test("Coordinator gives a burst of new streams on worker-per-stream verdicts before their workers answer", async () => {
+  // 10 streams, then 100 new ones whose first packets come within 33 ms, 2 s in.
+  const base = generateTrace({
+    streams: Array.from({ length: 10 }, (_, k) => ({ ssrc: 0x100 + k, bitrateBps: 300_000 })),
+    durationMs: 3000,
+    capacityBps: () => 50_000_000,
+    absSendTime: true,
+  });
+  const burst = Array.from({ length: 100 }, (_, k) =>
+    generateTrace({
+      streams: [{ ssrc: 0x1000 + k, bitrateBps: 300_000 }],
+      durationMs: 1000,
+      capacityBps: () => 50_000_000,
+      absSendTime: true,
+      startMs: base[0].arrivalTimeMs + 2000 + k / 3,
+    })).flat();
+  const packets = [...base, ...burst].sort((a, b) => a.arrivalTimeMs - b.arrivalTimeMs);
+  const firstPacketMs = new Map<number, number>();
+  for (const p of packets) {
+    if (!firstPacketMs.has(p.ssrc)) firstPacketMs.set(p.ssrc, p.arrivalTimeMs);
+  }
+
+  const inline = await runTrace(
+    packets,
+    (o) => new Coordinator({ ...o, host: "inline", maxStreams: 200 }),
+    FLUSH_MS,
+  );
+  await inline.coordinator.close();
+
+  const spawner = new SpawnerThatNeverStarts();
+  const firstVerdictMs = new Map<number, number>();
+  // A flush that waited for the workers would never resolve: give up after two minutes.
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    guard = setTimeout(
+      () => reject(new Error("a flush waited for workers that never answer")),
+      120_000,
+    );
+  });
+  const running = runTrace(
+    packets,
+    (o) =>
+      new Coordinator({
+        ...o,
+        host: "worker-per-stream",
+        maxStreams: 200,
+        workerFactory: () => spawner as unknown as Worker,
+      }),
+    FLUSH_MS,
+    {
+      // When each stream's first record has been replayed.
+      onFlush: (coordinator, nowMs) => {
+        for (const ssrc of coordinator.getSSRCs()) {
+          if (!firstVerdictMs.has(ssrc)) firstVerdictMs.set(ssrc, nowMs);
+        }
+      },
+    },
+  );
+  const run = await Promise.race([running, hung]).finally(() => clearTimeout(guard));
+  const stats = run.coordinator.stats();
+  try {
+    // Every flush resolved with everything replayed, though no worker ever answered.
+    assert.equal(spawner.spawned, 110);
+    assert.equal(stats.startingLanes, 110);
+    assert.equal(stats.pendingRecords, 0);
+    assert.equal(stats.streams.length, 110);
+    assert.deepEqual(run.estimates, inline.estimates);
+    assert.deepEqual(run.rembs, inline.rembs);
+    // Each new stream's first verdict is replayed at the first flush after its first packet.
+    for (let k = 0; k < 100; k++) {
+      const ssrc = 0x1000 + k;
+      const lag = firstVerdictMs.get(ssrc)! - firstPacketMs.get(ssrc)!;
+      assert.ok(lag >= 0 && lag <= FLUSH_MS, `stream ${k}: ${lag} ms`);
+    }
+  } finally {
+    await run.coordinator.close();
+  }
+});
+
+Deno.test("Coordinator sends a worker lane's records at every flushesPerBatch-th flush, and a full batch at once", () => {
+  const posted: string[] = [];
+  let worker: Worker | undefined;
+  const fake = {
+    onmessage: null as ((event: MessageEvent) => void) | null,
+    onerror: null,
+    postMessage: (message: { type: string }) => posted.push(message.type),
+    terminate() {},
+  };
+  let tick = () => {};
+  const packets = generateTrace({
+    streams: [{ ssrc: 5, bitrateBps: 1_000_000 }],
+    durationMs: 2000,
+    capacityBps: () => 5_000_000,
+    absSendTime: true,
+  });
+  let next = 0;
+  const coordinator = new Coordinator({
+    host: "pool",
+    transport: "transfer",
+    flushesPerBatch: 2,
+    workerFactory: () => (worker = fake as unknown as Worker),
+    timers: { setInterval: (callback) => (tick = callback, 0), clearInterval() {} },
+    clock: { nowMs: () => packets[Math.max(0, next - 1)].arrivalTimeMs },
+  });
+  assert.ok(worker);
+  fake.onmessage!(new MessageEvent("message", { data: { type: "started" } }));
+  const feed = (n: number) => {
+    for (const end = next + n; next < end; next++) coordinator.onPacket(packets[next]);
+  };
+  const batches = () => posted.filter((type) => type === "batches").length;
+  feed(1);
+  tick(); // runs inline, the lane's worker has answered: the lane moves there
+  assert.deepEqual(posted, ["open"]);
+  feed(5);
+  tick();
+  assert.equal(batches(), 0); // gathering
+  feed(5);
+  tick();
+  assert.equal(batches(), 1); // 10 records, one wake-up
+  feed(3);
+  tick();
+  tick();
+  assert.equal(batches(), 2);
+  feed(64);
+  assert.equal(batches(), 3); // full: sent at once
+  tick();
+  assert.equal(batches(), 3);
+  coordinator.close();
+});
+
+Deno.test("Coordinator replays a worker lane's verdicts at most flushesPerBatch - 1 flushes after the inline host would", async (t) => {
+  const packets = generateTrace({
+    streams: [{ ssrc: 5, bitrateBps: 1_500_000 }, { ssrc: 6, bitrateBps: 700_000 }],
+    durationMs: 1500,
+    capacityBps: () => 10_000_000,
+    absSendTime: true,
+  });
+  // Lets the in-thread workers' messages through, and waits for their answers: the bound is only
+  // reached if a batch is held back.
+  const replayedUpTo = async (coordinator: Coordinator, records: number) => {
+    const deadline = performance.now() + 10_000;
+    const replayed = () => coordinator.stats().packets - coordinator.stats().pendingRecords;
+    do await new Promise((resolve) => setTimeout(resolve, 0)); while (
+      replayed() < records && performance.now() < deadline
+    );
+    return replayed();
+  };
+  for (const flushesPerBatch of [1, 2, 3]) {
+    await t.step(`flushesPerBatch ${flushesPerBatch}`, async () => {
+      const workers = new InThreadWorkers();
+      let tick = () => {};
+      let now = packets[0].arrivalTimeMs;
+      const coordinator = new Coordinator({
+        host: "worker-per-stream",
+        transport: "transfer",
+        flushesPerBatch,
+        workerSources: IN_THREAD_SOURCES,
+        workerFactory: workers.factory,
+        timers: { setInterval: (callback) => (tick = callback, 0), clearInterval() {} },
+        clock: { nowMs: () => now },
+      });
+      // Records fed before each tick, and replayed after it once the workers have answered.
+      const fed: number[] = [];
+      const replayed: number[] = [];
+      let nextTick = now + FLUSH_MS;
+      for (const [i, packet] of packets.entries()) {
+        while (packet.arrivalTimeMs >= nextTick) {
+          now = nextTick;
+          nextTick += FLUSH_MS;
+          workers.startAll(); // a worker answers as soon as it is asked for; its lane moves at a tick
+          tick();
+          fed.push(i);
+          const due = fed[Math.max(0, fed.length - flushesPerBatch)];
+          replayed.push(await replayedUpTo(coordinator, due));
+          assert.ok(replayed.at(-1)! >= due, `tick ${fed.length}: ${replayed.at(-1)} of ${due}`);
+        }
+        now = packet.arrivalTimeMs;
+        coordinator.onPacket(packet);
+      }
+      const stats = coordinator.stats();
+      await coordinator.close();
+      assert.equal(stats.startingLanes, 0);
+      assert.equal(stats.failedLanes, 0);
+      // Records wait at all but every flushesPerBatch-th tick (less a few before the lanes moved).
+      const held = fed.filter((n, k) => replayed[k] < n).length;
+      const expected = (fed.length * (flushesPerBatch - 1)) / flushesPerBatch;
+      if (flushesPerBatch === 1) assert.equal(held, 0);
+      else assert.ok(held >= expected - 5, `${held} of ${fed.length} ticks held records`);
+    });
+  }
+});
+
 Deno.test("Coordinator ends a silent stream's worker and starts a new one when it returns", async () => {
   const packets = trace(true);
   let now = packets[0].arrivalTimeMs;
@@ -196,6 +487,14 @@ for (
   Deno.test(`Coordinator takes over inline when a lane worker ${fault} (${transport}), and the estimate continues`, async () => {
     const events: CoordinatorEvent[] = [];
     const worker = fault === "throws" ? "_throwing_lane_worker.ts" : "_silent_lane_worker.ts";
+    const packets = generateTrace({
+      streams: [{ ssrc: 42, bitrateBps: 800_000 }],
+      durationMs: 8000,
+      capacityBps: () => 5_000_000,
+      absSendTime: true,
+    });
+    // The receiver clock follows the trace, so the stream never times out while the test waits.
+    let now = packets[0].arrivalTimeMs;
     const coordinator = new Coordinator({
       host: "worker-per-stream",
       transport,
@@ -205,19 +504,17 @@ for (
       },
       workerTimeoutMs: 100,
       timers: manualTimers,
+      clock: { nowMs: () => now },
       onEvent: (event) => events.push(event),
-    });
-    const packets = generateTrace({
-      streams: [{ ssrc: 42, bitrateBps: 800_000 }],
-      durationMs: 8000,
-      capacityBps: () => 5_000_000,
-      absSendTime: true,
     });
     const core = new BandwidthEstimator();
     for (const packet of packets) core.onPacket(packet);
     let flushes = 0;
     for (const [i, packet] of packets.entries()) {
+      now = packet.arrivalTimeMs;
       coordinator.onPacket(packet);
+      // The lane runs inline until its worker answers, about a second later: the fault comes after.
+      if (i === 0) await onWorkers(coordinator);
       if (i % 20 !== 19) continue;
       flushes++;
       // A silent worker is only noticed by the watchdog, in real time: tick until it gives up.
@@ -284,6 +581,8 @@ Deno.test("Coordinator rejects bad options and bad packets with clear errors", a
   assert.throws(() => new Coordinator({ host: 1 as unknown as HostKind }), TypeError);
   assert.throws(() => new Coordinator({ flushIntervalMs: 0 }), RangeError);
   assert.throws(() => new Coordinator({ maxStreams: 1.5 }), RangeError);
+  assert.throws(() => new Coordinator({ flushesPerBatch: 0 }), RangeError);
+  assert.throws(() => new Coordinator({ flushesPerBatch: 1.5 }), RangeError);
   assert.throws(() => new Coordinator({ minBitrateBps: 10, maxBitrateBps: 5 }), RangeError);
   // Options that contradict each other are refused with both named.
   assert.throws(() => new Coordinator({ host: "inline", poolSize: 2 }), {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { PacketInfo } from "../../core/types.ts";
 import { Coordinator, type CoordinatorEvent } from "../../workers/coordinator.ts";
 import { moduleWorkerSources } from "../../workers/sources.ts";
+import { onWorkers } from "../_helpers/coordinator_trace.ts";
 import { generateTrace } from "../_helpers/trace.ts";
 
 const manualTimers = { setInterval: () => 0, clearInterval() {} };
@@ -87,7 +88,11 @@ Deno.test("Coordinator under a flood of 10,000 SSRCs keeps workers and memory bo
 
 Deno.test("Coordinator moves lanes inline when workers fall behind, so the backlog stays bounded", async () => {
   const events: CoordinatorEvent[] = [];
+  const packets = legitTrace();
+  // The receiver clock follows the trace, so no stream times out while the test waits.
+  let now = packets[0].arrivalTimeMs;
   const coordinator = new Coordinator({
+    clock: { nowMs: () => now },
     host: "worker-per-stream",
     workerSources: {
       spawnerUrl: moduleWorkerSources().spawnerUrl,
@@ -98,11 +103,14 @@ Deno.test("Coordinator moves lanes inline when workers fall behind, so the backl
     timers: manualTimers,
     onEvent: (event) => events.push(event),
   });
-  const packets = legitTrace();
+  const secondStream = packets.findIndex((packet) => packet.ssrc !== packets[0].ssrc);
   let maxPending = 0;
   // Ten times the packet rate the slow worker can take: no waiting for results between packets.
   for (const [i, packet] of packets.entries()) {
+    now = packet.arrivalTimeMs;
     coordinator.onPacket(packet);
+    // Both lanes run inline until their workers answer (about a second): the backlog comes after.
+    if (i === secondStream) await onWorkers(coordinator);
     maxPending = Math.max(maxPending, coordinator.stats().pendingRecords);
     if (i % 200 === 199) coordinator.flush(); // sends batches but does not wait for answers
   }

@@ -118,7 +118,7 @@ Deno.test("WorkerHost with a WorkerPool places lanes by SSRC, keeps retired lane
     type: "open",
     lane: 3,
     config: CONFIG,
-    figures: undefined,
+    start: undefined,
   });
 
   even.fail("the other one too");

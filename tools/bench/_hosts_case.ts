@@ -8,6 +8,10 @@
  * - `load`: streams paced in real time (a 2 ms `setInterval` feeds every stream's due packets), a
  *   warm-up, then repetitions whose CPU is read from `/proc/<pid>/task/<tid>/schedstat` (ns on CPU,
  *   per thread): the receiving thread is the process's own pid, the whole process is all tasks.
+ *   Then a phase that times each packet's verdict: a 1 ms probe reads how many records the
+ *   coordinator has replayed, and a packet's verdict delay is the time from its `onPacket` call to
+ *   the first probe that finds it replayed (`Coordinator` only: `OffThreadCoordinator.stats()` is a
+ *   snapshot).
  * - `burst`: a few streams paced as above, then a burst of new streams starting at once. A 1 ms
  *   `setInterval` records the gaps of the event loop (a stall shows as a long gap) and when each
  *   new stream's first record is replayed (its SSRC appears in `getSSRCs()`).
@@ -54,6 +58,10 @@ export interface CaseConfig {
   workerTimeoutMs?: number;
   /** The coordinator's backlog limit, records (undefined: its default). */
   maxPendingRecords?: number;
+  /** Flush intervals a worker lane's records gather before they are sent (undefined: the default). */
+  flushesPerBatch?: number;
+  /** Length of the verdict-delay phase of a load run, ms (0 or undefined: none). */
+  latencyMs?: number;
   /** Warm-up, ms. */
   warmupMs: number;
   /** Measured repetitions. */
@@ -270,10 +278,10 @@ type AnyCoordinator = Coordinator | OffThreadCoordinator;
 
 function makeCoordinator(nowMs: () => number, maxStreams: number): AnyCoordinator | undefined {
   if (config.host === "none") return undefined;
-  // The backlog limit is passed only when asked for, as an untyped extra (it is new).
-  const extra = config.maxPendingRecords === undefined
-    ? {}
-    : { maxPendingRecords: config.maxPendingRecords };
+  // Options passed only when asked for, as untyped extras (older revisions lack them).
+  const extra: Record<string, number> = {};
+  if (config.maxPendingRecords !== undefined) extra.maxPendingRecords = config.maxPendingRecords;
+  if (config.flushesPerBatch !== undefined) extra.flushesPerBatch = config.flushesPerBatch;
   const make = (options: OffThreadCoordinatorOptions) =>
     config.offThread ? new OffThreadCoordinator(options) : new Coordinator(options);
   return make({
@@ -323,6 +331,61 @@ function coordinatorFigures(coordinator: AnyCoordinator | undefined) {
 // Sim time: packets carry arrival times from 100 s; the clock maps real time onto them.
 const SIM_START_MS = 100_000;
 
+/**
+ * Times verdicts: the pacer notes how many packets it has fed by when, a probe how many records are
+ * replayed by when; packet n's delay is the first probe time with more than n replayed minus the
+ * time of the pacer tick that fed it.
+ */
+class VerdictClock {
+  on = false;
+  #first = 0;
+  readonly #fedAt: number[] = [];
+  readonly #fedCount: number[] = [];
+  readonly #replayedAt: number[] = [];
+  readonly #replayedCount: number[] = [];
+
+  /** Starts with the packets fed so far. */
+  start(fed: number): void {
+    this.#first = fed;
+    this.on = true;
+  }
+
+  fedBy(atMs: number, fed: number): void {
+    this.#fedAt.push(atMs);
+    this.#fedCount.push(fed);
+  }
+
+  replayedBy(atMs: number, replayed: number): void {
+    this.#replayedAt.push(atMs);
+    this.#replayedCount.push(replayed);
+  }
+
+  /** Median, 99th percentile and largest delay over the packets fed while on. */
+  figures(): { verdictMedianMs: number; verdictP99Ms: number; verdictMaxMs: number } {
+    this.on = false;
+    const delays: number[] = [];
+    const lastProbe = this.#replayedAt.length - 1;
+    // Packets of the last 200 ms may still be on their way: left out.
+    const cutoff = (this.#replayedAt[lastProbe] ?? 0) - 200;
+    let probe = 0;
+    let from = this.#first;
+    for (let tick = 0; tick < this.#fedAt.length && this.#fedAt[tick] <= cutoff; tick++) {
+      const to = this.#fedCount[tick]; // packets from..to-1 were fed at this tick
+      for (let n = from; n < to; n++) {
+        while (probe <= lastProbe && this.#replayedCount[probe] <= n) probe++;
+        if (probe > lastProbe) break;
+        delays.push(this.#replayedAt[probe] - this.#fedAt[tick]);
+      }
+      from = to;
+    }
+    return {
+      verdictMedianMs: median(delays),
+      verdictP99Ms: quantile(delays, 0.99),
+      verdictMaxMs: delays.length ? delays.reduce((max, d) => (d > max ? d : max)) : NaN,
+    };
+  }
+}
+
 // --- load ----------------------------------------------------------------------------------------
 
 async function runLoad() {
@@ -344,12 +407,14 @@ async function runLoad() {
   let overloadedAtMs = NaN;
   let longestTickMs = 0;
   let feedMs = 0; // inside the pacer's feeding loop: the generator and onPacket, nothing else
+  const verdicts = new VerdictClock();
   const pacer = setInterval(() => {
     const start = performance.now();
     const gap = start - lastTick;
     if (gap > maxGapMs) maxGapMs = gap;
     lastTick = start;
     fed += streams.feedDue(simNow(), sink);
+    if (verdicts.on) verdicts.fedBy(start, fed);
     const took = performance.now() - start;
     feedMs += took;
     if (took > maxTickMs) maxTickMs = took;
@@ -400,11 +465,24 @@ async function runLoad() {
       threads: cpu1.threads,
     });
   }
+  // Verdict delays: a probe every 1 ms notes how many records are replayed.
+  let verdictFigures = {};
+  if (config.latencyMs && coordinator instanceof Coordinator) {
+    verdicts.start(fed);
+    const probe = setInterval(() => {
+      const stats = coordinator.stats();
+      verdicts.replayedBy(performance.now(), stats.packets - stats.pendingRecords);
+    }, PROBE_MS);
+    await sleep(config.latencyMs);
+    clearInterval(probe);
+    verdictFigures = verdicts.figures();
+  }
   clearInterval(pacer);
   const figures = coordinatorFigures(coordinator);
   const rss = rssMiB();
   await coordinator?.close();
   return {
+    ...verdictFigures,
     overloadedAtMs,
     longestPacerTickMs: longestTickMs,
     constructMs,

@@ -5,8 +5,11 @@
  * (`_hosts_case.ts`) so one configuration's workers, threads and garbage never disturb the next;
  * this script runs them one after the other, each with a time limit, and prints markdown tables.
  *
- * Run: `deno task bench:hosts` (about 3–4 minutes), or name sections to run only those:
- * `deno task bench:hosts load burst throughput`. `--json=FILE` also writes the raw figures, and
+ * Run: `deno task bench:hosts` (about 5 minutes), or name sections to run only those:
+ * `deno task bench:hosts load burst throughput`. `--quick` runs the paced 100-stream table and the
+ * burst table for every host in under a minute, with shorter warm-ups and repetitions. The `policy`
+ * section, run only when named, compares how often worker-per-stream wakes its workers
+ * (`flushesPerBatch`) by CPU and verdict delay. `--json=FILE` also writes the raw figures, and
  * `--from=FILE` prints the tables of such a file again without measuring.
  *
  * Each configuration runs with `-A`: Deno 2.9 asks for all permissions to list
@@ -25,7 +28,7 @@ const CASE_PATH = new URL("./_hosts_case.ts", import.meta.url).pathname;
 const CASE_TIMEOUT_MS = 60_000;
 
 interface Plan {
-  section: "load" | "burst" | "throughput";
+  section: "load" | "burst" | "throughput" | "policy";
   config: CaseConfig;
 }
 
@@ -74,6 +77,7 @@ function plans(): Plan[] {
         // At 51 kpkt/s the JIT needs 2–5 s before the coordinator's per-flush code is optimised.
         warmupMs: 4500,
         repMs: 1500,
+        latencyMs: streams <= 100 ? 1000 : 0,
         ...extra,
       },
     });
@@ -157,6 +161,69 @@ function plans(): Plan[] {
   return list;
 }
 
+/** The quick run: the paced 100-stream table and the burst table, every host, in under a minute. */
+function quickPlans(): Plan[] {
+  const list: Plan[] = [];
+  const load = (host: CaseConfig["host"], extra: Partial<CaseConfig> = {}) =>
+    list.push({
+      section: "load",
+      config: {
+        ...base,
+        kind: "load",
+        host,
+        warmupMs: 2500,
+        reps: 3,
+        repMs: 600,
+        latencyMs: 800,
+        workerTimeoutMs: host === "worker-per-stream" ? PATIENT_MS : undefined,
+        ...extra,
+      },
+    });
+  load("none");
+  load("inline");
+  load("pool");
+  load("worker-per-stream");
+  // The wake policy against waking every worker at every flush (the default's figures above).
+  load("worker-per-stream", { flushesPerBatch: 1 });
+  load("inline", { offThread: true });
+  const burst = (host: CaseConfig["host"], extra: Partial<CaseConfig> = {}) =>
+    list.push({
+      section: "burst",
+      config: { ...base, kind: "burst", host, streams: 10, burst: 100, warmupMs: 1000, ...extra },
+    });
+  burst("inline");
+  burst("pool");
+  burst("worker-per-stream");
+  burst("inline", { offThread: true });
+  return list;
+}
+
+/** How often worker-per-stream wakes its workers, against inline: CPU and verdict delay. */
+function policyPlans(): Plan[] {
+  const list: Plan[] = [];
+  const load = (host: CaseConfig["host"], flushMs: number, flushesPerBatch?: number) =>
+    list.push({
+      section: "policy",
+      config: {
+        ...base,
+        kind: "load",
+        host,
+        flushMs,
+        flushesPerBatch,
+        warmupMs: 4500,
+        repMs: 1500,
+        latencyMs: 1500,
+        workerTimeoutMs: host === "worker-per-stream" ? PATIENT_MS : undefined,
+      },
+    });
+  for (const flushMs of [20, 10]) {
+    load("none", flushMs);
+    load("inline", flushMs);
+    for (const flushes of [1, 2, 3, 4]) load("worker-per-stream", flushMs, flushes);
+  }
+  return list;
+}
+
 async function runCase(plan: Plan): Promise<Outcome> {
   const start = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -209,10 +276,13 @@ function hostLabel(config: CaseConfig): string {
     : `, maxPendingRecords ${fmt(config.maxPendingRecords)}`;
   if (config.host === "none") return "baseline: pacer + generator, no coordinator";
   const where = config.offThread ? "off-thread, " : "";
+  const policy = config.flushesPerBatch === undefined
+    ? ""
+    : `, flushesPerBatch ${config.flushesPerBatch}`;
   if (config.host === "pool") {
     return `${where}pool (${config.poolSize} worker${config.poolSize > 1 ? "s" : ""}${backlog})`;
   }
-  return where + config.host + backlog;
+  return where + config.host + backlog + policy;
 }
 
 function transport(config: CaseConfig): string {
@@ -230,7 +300,12 @@ function failed(outcome: Outcome, columns: number): string[] {
   return [hostLabel(outcome.plan.config), outcome.error ?? "", ...Array(columns - 2).fill("")];
 }
 
-function loadTables(outcomes: Outcome[]): string {
+function verdictCell(r: Figures): string {
+  if (r.verdictMedianMs === undefined) return "–";
+  return `${fmt(r.verdictMedianMs, 1)} / ${fmt(r.verdictP99Ms, 1)} / ${fmt(r.verdictMaxMs, 1)}`;
+}
+
+function loadTables(outcomes: Outcome[], title = "Paced load"): string {
   const out: string[] = [];
   for (const [streams, flushMs] of [[100, 20], [100, 10], [1000, 20]]) {
     const group = outcomes.filter((o) =>
@@ -241,7 +316,7 @@ function loadTables(outcomes: Outcome[]): string {
       o.plan.config.host === "none" && o.plan.config.streams === streams
     )?.result;
     out.push(
-      `### Paced load: ${fmt(streams)} streams × 510 packets/s (${fmt(streams * 0.51)} kpkt/s), ` +
+      `### ${title}: ${fmt(streams)} streams × 510 packets/s (${fmt(streams * 0.51)} kpkt/s), ` +
         `flush every ${flushMs} ms${flushMs === 10 ? " (the default)" : ""}`,
       "",
     );
@@ -257,6 +332,7 @@ function loadTables(outcomes: Outcome[]): string {
       "threads",
       "RSS MiB",
       "longest pacer gap, ms",
+      "verdict delay: median / p99 / max, ms",
       "failed lanes",
     ];
     const rows = group.map((o) => {
@@ -288,6 +364,7 @@ function loadTables(outcomes: Outcome[]): string {
         fmt(r.threads),
         fmt(r.rssMiB),
         fmt(r.maxPacerGapMs, 1),
+        isBaseline ? "–" : verdictCell(r),
         isBaseline ? "–" : fmt(r.failedLanes),
       ];
     });
@@ -303,7 +380,9 @@ function loadTables(outcomes: Outcome[]): string {
       ", so it leaves out the event loop's own work. " +
       "Worker-per-stream ran with `workerTimeoutMs: 60000` so that no lane fell back inline " +
       "during the spawn; a lane can still fall back when the coordinator's backlog limit " +
-      "(`maxPendingRecords`) sheds it, and the failed-lanes column says so.",
+      "(`maxPendingRecords`) sheds it, and the failed-lanes column says so. Verdict delay: from " +
+      "a packet's `onPacket` call to the first 1 ms probe that finds it replayed (`Coordinator` " +
+      "only), over the packets of a phase after the repetitions.",
     "",
   );
   return out.join("\n");
@@ -457,6 +536,7 @@ function revision(): string {
 const sections = Deno.args.filter((a) => !a.startsWith("--"));
 const jsonArg = Deno.args.find((a) => a.startsWith("--json="))?.slice("--json=".length);
 const fromArg = Deno.args.find((a) => a.startsWith("--from="))?.slice("--from=".length);
+const quick = Deno.args.includes("--quick");
 
 interface Run {
   outcomes: Outcome[];
@@ -464,10 +544,14 @@ interface Run {
   loadAfter: string;
   totalS: number;
   revision: string;
+  quick?: boolean;
 }
 
 async function measure(): Promise<Run> {
-  const selected = plans().filter((p) => sections.length === 0 || sections.includes(p.section));
+  const selected = quick
+    ? quickPlans()
+    : [...plans(), ...(sections.includes("policy") ? policyPlans() : [])]
+      .filter((p) => sections.length === 0 || sections.includes(p.section));
   const started = performance.now();
   const loadBefore = readLoad();
   const outcomes: Outcome[] = [];
@@ -486,6 +570,7 @@ async function measure(): Promise<Run> {
     loadAfter: readLoad(),
     totalS: (performance.now() - started) / 1000,
     revision: revision(),
+    quick,
   };
 }
 
@@ -503,10 +588,13 @@ console.log(`## Host benchmarks (\`deno task bench:hosts\`)\n`);
 console.log(
   `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${cores} cores, ${fmt(memGiB, 0)} GiB; ` +
     `load average before ${loadBefore}, after ${loadAfter}; ${fmt(totalS)} s in all; ` +
-    `${run.revision}.\n`,
+    `${run.revision}${run.quick ? "; quick run: 2.5 s warm-up, 3 × 0.6 s" : ""}.\n`,
 );
 const bySection = (s: Plan["section"]) => outcomes.filter((o) => o.plan.section === s);
 if (bySection("load").length) console.log(loadTables(bySection("load")));
+if (bySection("policy").length) {
+  console.log(loadTables(bySection("policy"), "Wake policy of worker-per-stream"));
+}
 if (bySection("burst").length) console.log(burstTable(bySection("burst")));
 if (bySection("throughput").length) console.log(throughputTable(bySection("throughput")));
 console.log(
