@@ -54,7 +54,8 @@ export interface LaneServiceHooks {
  *   batch.size[i] = 1000;
  * }
  * send({ type: "batches", lanes: [1], buffers: [batch.buffer], lengths: [4] });
- * assert.equal((replies[0] as { type: string }).type, "results");
+ * // The worker says it has started, then sends the batch back with its verdicts.
+ * assert.deepEqual(replies.map((r) => (r as { type: string }).type), ["started", "results"]);
  * ```
  */
 export function serveLanes(scope: WorkerScope, hooks: LaneServiceHooks = {}): void {

@@ -51,6 +51,7 @@ interface HostLane {
  * end.flush(); // into a slot, and a ring: no message
  * assert.deepEqual(posted, ["doorbell", "open"]);
  * end.disconnect(channel);
+ * end.close(); // stops the timer that collects results after a ring
  * ```
  */
 export class SharedMemoryHostEnd implements TransportHostEnd {
