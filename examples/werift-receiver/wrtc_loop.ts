@@ -25,6 +25,8 @@ import { LOOPBACK_ICE, loopbackOnly, sleep, waitFor } from "./_loopback.ts";
 const WIDTH = 640;
 const HEIGHT = 360;
 const FPS = 30;
+/** Media packets werift may receive without emitting one RTP packet before the call is given up. */
+const UNAUTHENTICATED_LIMIT = 200;
 
 /** One second of the loop. */
 export interface LoopSample {
@@ -125,15 +127,33 @@ export async function runLoop(
       source.onFrame(frames.next());
     }, 1000 / FPS);
     // ICE, DTLS and the first encoded frame: about a second here, far longer on a loaded machine.
-    await waitFor(
-      () => firstRtpMs !== undefined,
-      30_000,
-      () =>
-        `first RTP packet (sender: ICE ${sender.iceConnectionState}, connection ` +
-        `${sender.connectionState}; receiver: ICE ${receiver.pc.iceConnectionState}, connection ` +
-        `${receiver.pc.connectionState}; ${frameCount} frames fed in ` +
-        `${Math.round(performance.now() - frameTimerStarted)} ms)`,
-    );
+    // Now and then werift's DTLS-SRTP session with this libwebrtc fails authentication on every
+    // packet (werift logs "dropping invalid SRTP packet"): that call can never start, so it is
+    // named at once rather than waited out.
+    const mediaReceived = () =>
+      receiver.pc.dtlsTransports.reduce((sum, transport) => sum + transport.packetsReceived, 0);
+    try {
+      await waitFor(
+        () => {
+          if (firstRtpMs === undefined && mediaReceived() >= UNAUTHENTICATED_LIMIT) {
+            throw new Error(
+              `werift received ${mediaReceived()} SRTP/SRTCP packets and authenticated none ` +
+                `(its DTLS-SRTP keys do not match the sender's): no first RTP packet`,
+            );
+          }
+          return firstRtpMs !== undefined;
+        },
+        30_000,
+        () =>
+          `first RTP packet (sender: ICE ${sender.iceConnectionState}, connection ` +
+          `${sender.connectionState}; receiver: ICE ${receiver.pc.iceConnectionState}, connection ` +
+          `${receiver.pc.connectionState}; ${frameCount} frames fed in ` +
+          `${Math.round(performance.now() - frameTimerStarted)} ms; ${mediaReceived()} ` +
+          `SRTP/SRTCP packets reached werift)`,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; ${await senderProgress(sender)}`);
+    }
 
     const samples: LoopSample[] = [];
     let previousBytes = 0;
@@ -219,6 +239,27 @@ async function senderFigures(
     }
   });
   return { bytes, availableBps, encoded, rttMs };
+}
+
+/** What the sender's statistics say it did: frames encoded, packets sent, the transport's state. */
+async function senderProgress(pc: InstanceType<typeof wrtc.RTCPeerConnection>): Promise<string> {
+  const parts: string[] = [];
+  // deno-lint-ignore no-explicit-any
+  (await pc.getStats()).forEach((report: any) => {
+    if (report.type === "outbound-rtp") {
+      parts.push(
+        `outbound-rtp ${report.kind}: ${report.framesEncoded ?? "?"} frames encoded, ` +
+          `${report.packetsSent ?? "?"} packets sent`,
+      );
+    } else if (report.type === "transport") {
+      parts.push(
+        `transport: DTLS ${report.dtlsState ?? "?"}, ${report.packetsSent ?? "?"} packets sent`,
+      );
+    } else if (report.type === "media-source") {
+      parts.push(`media-source: ${report.frames ?? "?"} frames`);
+    }
+  });
+  return parts.join("; ") || "no sender statistics";
 }
 
 function printSample(s: LoopSample, header: boolean): void {
