@@ -40,8 +40,8 @@ Deno.test("replayTracksLive() bounds the replay by the live REMBs and the schedu
   });
   await t.step("a replay without the 1 → 2 → 1 shape does not", () => {
     const phases = [
-      phase(0, 909, 1019, 900),
-      phase(30, 1516, 1774, 880),
+      phase(0, 909, 1019, 1100),
+      phase(30, 1516, 1774, 1000),
       phase(60, 904, 1014, 866),
     ];
     assert.deepEqual(replayTracksLive(phases).problems, [
