@@ -60,6 +60,38 @@ Deno.test("BottleneckLink drops at the tail once the wait exceeds the bound in m
   assert.equal(byBytes.offer(10_000, 1250), "sent"); // the first one has left
 });
 
+Deno.test("BottleneckLink with a token bucket passes a burst at line rate, then paces", () => {
+  const link = new BottleneckLink({
+    capacity: [{ atS: 0, bps: 1_000_000 }],
+    queueLimit: { ms: 50 },
+    burstBytes: 2500,
+    random: new Random(1),
+  });
+  // A full bucket: two 1250-byte packets leave at once, the third waits for its tokens (10 ms).
+  assert.deepEqual([0, 0, 0].map(() => link.offer(0, 1250)), ["sent", "sent", "sent"]);
+  assert.equal(link.departUs, 10_000);
+  assert.equal(link.queueDelayUs, 10_000);
+  // Idle for a second: the bucket refills to its size, no more.
+  assert.equal(link.offer(1_010_000, 1250), "sent");
+  assert.equal(link.departUs, 1_010_000);
+  assert.equal(link.offer(1_010_000, 1250), "sent");
+  assert.equal(link.offer(1_010_000, 1250), "sent");
+  assert.equal(link.departUs, 1_020_000);
+  // The wait for tokens counts against the queue bound: 10 ms a packet, 50 ms at most.
+  const outcomes = Array.from({ length: 8 }, () => link.offer(1_010_000, 1250));
+  assert.equal(outcomes.filter((o) => o === "sent").length, 4); // waits 20, 30, 40, 50 ms
+  assert.throws(
+    () =>
+      new BottleneckLink({
+        capacity: [{ atS: 0, bps: 1 }],
+        queueLimit: { ms: 1 },
+        burstBytes: -1,
+        random: new Random(1),
+      }),
+    RangeError,
+  );
+});
+
 Deno.test("BottleneckLink loses packets at random at the configured ratio", () => {
   const link = new BottleneckLink({
     capacity: [{ atS: 0, bps: 1e9 }],

@@ -6,6 +6,9 @@
  *   or in bytes, drop-tail, and random loss after the queue. A packet's departure is known when it
  *   is queued, because the queue is FIFO and the schedule is known in advance, so a packet costs
  *   no event inside the link.
+ *   With `burstBytes`, the link is a token bucket as Linux's tbf shapes it: tokens accrue at the
+ *   capacity up to the burst, and a packet leaves as soon as the bucket holds its size, so after an
+ *   idle spell up to a burst of bytes passes at line rate before a queue forms.
  * - {@linkcode Path}: a flow's one-way propagation delay, its jitter and its feedback delay. Jitter
  *   adds an independent, uniformly distributed extra delay in [0, max] to each packet, but a packet
  *   never overtakes the one before it (the receiver sees delay variation, not reordering).
@@ -46,6 +49,13 @@ export interface LinkOptions {
    * @default {0}
    */
   lossRatio?: number;
+  /**
+   * Size of the token bucket, bytes (tbf's `burst`); 0 for a link that serializes every packet at
+   * the capacity.
+   *
+   * @default {0}
+   */
+  burstBytes?: number;
   /** Source of the random losses. */
   random: Random;
 }
@@ -68,6 +78,9 @@ export class BottleneckLink {
   #ringHead = 0;
   #ringLength = 0;
   #backlogBytes = 0;
+  readonly #burstBytes: number;
+  #tokens: number; // bytes in the bucket at #tokensUs
+  #tokensUs = 0;
 
   /** Queuing delay of the last packet offered, µs (0 when dropped at the queue). */
   queueDelayUs = 0;
@@ -123,6 +136,13 @@ export class BottleneckLink {
         `Cannot create link as 'lossRatio' must be in [0, 1): current value is ${this.#lossRatio}`,
       );
     }
+    this.#burstBytes = options.burstBytes ?? 0;
+    if (!(this.#burstBytes >= 0)) {
+      throw new RangeError(
+        `Cannot create link as 'burstBytes' must be non-negative: current value is ${this.#burstBytes}`,
+      );
+    }
+    this.#tokens = this.#burstBytes;
     this.#random = options.random;
   }
 
@@ -163,7 +183,9 @@ export class BottleneckLink {
    */
   offer(nowUs: number, wireBytes: number): LinkOutcome {
     const startUs = Math.max(nowUs, this.#freeUs);
-    const waitUs = startUs - nowUs;
+    // A token bucket's packet also waits for its tokens.
+    const waitUs = (this.#burstBytes > 0 ? this.#bucketWaitEnd(startUs, wireBytes) : startUs) -
+      nowUs;
     if (waitUs > this.#limitUs) {
       this.queueDelayUs = 0;
       return "queue-drop";
@@ -175,13 +197,41 @@ export class BottleneckLink {
         return "queue-drop";
       }
     }
-    const endUs = this.#transmitEnd(startUs, wireBytes * 8);
+    const endUs = this.#burstBytes > 0
+      ? this.#bucketDeparture(startUs, wireBytes)
+      : this.#transmitEnd(startUs, wireBytes * 8);
     this.#freeUs = endUs;
     if (this.#limitBytes !== Infinity) this.#push(endUs, wireBytes);
     this.queueDelayUs = waitUs;
     this.departUs = endUs;
     if (this.#lossRatio > 0 && this.#random.next() < this.#lossRatio) return "random-loss";
     return "sent";
+  }
+
+  // When the bucket holds `bytes` at or after `startUs`, without taking them.
+  #bucketWaitEnd(startUs: number, bytes: number): number {
+    const tokens = Math.min(
+      this.#burstBytes,
+      this.#tokens + this.capacityBits(this.#tokensUs, startUs) / 8,
+    );
+    return tokens >= bytes ? startUs : this.#transmitEnd(startUs, (bytes - tokens) * 8);
+  }
+
+  // Takes `bytes` from the bucket at the earliest time from `startUs` on; returns that time.
+  #bucketDeparture(startUs: number, bytes: number): number {
+    const tokens = Math.min(
+      this.#burstBytes,
+      this.#tokens + this.capacityBits(this.#tokensUs, startUs) / 8,
+    );
+    if (tokens >= bytes) {
+      this.#tokens = tokens - bytes;
+      this.#tokensUs = startUs;
+      return startUs;
+    }
+    const departUs = this.#transmitEnd(startUs, (bytes - tokens) * 8);
+    this.#tokens = 0;
+    this.#tokensUs = departUs;
+    return departUs;
   }
 
   #stepAt(timeUs: number): number {

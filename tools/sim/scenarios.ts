@@ -175,6 +175,23 @@ export const CAPACITY_HALVING: ScenarioSpec = {
   media: [{ name: "video", startS: 0, stopS: 60, oneWayDelayMs: RFC_DELAY_MS }],
 };
 
+/**
+ * The real-Chromium test's bottleneck (`deno task e2e`): tbf 1 → 2 → 1 Mbit/s, 30 s each, burst
+ * 10 KiB, 200 ms of queue, a veth pair's delay and no jitter; the receiver knows the RTT (it
+ * measures it from RTCP XR).
+ */
+export const E2E_TBF: ScenarioSpec = {
+  id: "tbf-1-2-1",
+  title: "tbf 1 → 2 → 1 Mbit/s, as the real-Chromium test shapes it",
+  source:
+    "tests/e2e/netns.ts: tbf rate 1, 2, 1 Mbit/s from 0, 30, 60 s, burst 10kb (10 KiB), latency 200 ms, between two network namespaces (sub-millisecond delay, no jitter); 90 s.",
+  durationS: 90,
+  capacity: [{ atS: 0, bps: MBPS }, { atS: 30, bps: 2 * MBPS }, { atS: 60, bps: MBPS }],
+  queue: { ms: 200 },
+  burstBytes: 10_240,
+  media: [{ name: "video", startS: 0, stopS: 90, oneWayDelayMs: 1, receiverKnowsRtt: true }],
+};
+
 function simulcastCase(grouping: "per-stream" | "transport"): ScenarioSpec {
   return {
     id: `simulcast-${grouping}`,
@@ -226,6 +243,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   RFC8867_5_7,
   RFC8867_5_8,
   CAPACITY_HALVING,
+  E2E_TBF,
   SIMULCAST_PER_STREAM,
   SIMULCAST_TRANSPORT,
   SOAK_24H,

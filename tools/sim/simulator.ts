@@ -147,6 +147,12 @@ export interface ScenarioSpec {
    * @default {0}
    */
   lossRatio?: number;
+  /**
+   * A token bucket of this many bytes shapes the bottleneck (Linux tbf's `burst`).
+   *
+   * @default {0}
+   */
+  burstBytes?: number;
   /** Media flows. */
   media: MediaFlowSpec[];
   /**
@@ -488,6 +494,7 @@ export async function runScenario(
     capacity: spec.capacity,
     queueLimit: spec.queue,
     lossRatio: spec.lossRatio ?? 0,
+    burstBytes: spec.burstBytes ?? 0,
     random: new Random(seed, "link"),
   });
   const durationUs = Math.round(spec.durationS * 1e6);
