@@ -18,7 +18,11 @@ const INITIAL_CAPACITY = 32;
 
 /**
  * Keeps candidate probe packets and evaluates their clusters. Clusters are evaluated as they are
- * formed, so nothing is allocated.
+ * formed, so nothing is allocated. The split into clusters is one scan from the oldest probe on,
+ * so a probe appended only extends it: each evaluation scans the probes added since the last one
+ * and closes the open cluster on a copy (a stream's first 2 s can hold hundreds of probes, each
+ * evaluated). Dropping the oldest probe can move every boundary after it, so it starts the scan
+ * afresh.
  *
  * @example
  * ```ts
@@ -40,14 +44,17 @@ export class ProbeClusters {
   #length = 0;
   #clusterCount = 0;
 
-  // The cluster being aggregated by evaluate().
+  // The scan so far: the next probe to take (from the oldest), the clusters it closed and what
+  // they gave, and the open cluster's aggregate.
+  #scanned = 1;
+  #closed = 0;
+  #scanStopped = false;
+  #bestBps = 0;
   #count = 0;
   #sendSumUs = 0;
   #recvSumUs = 0;
   #sizeSum = 0;
   #aboveMinDelta = 0;
-  #scanStopped = false;
-  #bestBps = 0;
 
   /** Number of probes held. */
   get length(): number {
@@ -97,12 +104,14 @@ export class ProbeClusters {
     if (this.#length === 0) return;
     this.#start = (this.#start + 1) % this.#sendUs.length;
     this.#length--;
+    this.#restartScan();
   }
 
   /** Removes every probe. */
   clear(): void {
     this.#start = 0;
     this.#length = 0;
+    this.#restartScan();
   }
 
   /**
@@ -112,12 +121,8 @@ export class ProbeClusters {
    * @returns The best cluster's min(send, receive) rate in bps, or 0 when none qualifies.
    */
   evaluate(): number {
-    this.#clusterCount = 0;
-    this.#scanStopped = false;
-    this.#bestBps = 0;
-    this.#resetAggregate();
     const capacity = this.#sendUs.length;
-    for (let i = 1; i < this.#length; i++) {
+    for (let i = this.#scanned; i < this.#length; i++) {
       const slot = (this.#start + i) % capacity;
       const prev = (this.#start + i - 1) % capacity;
       const sendDelta = this.#sendUs[slot] - this.#sendUs[prev];
@@ -129,8 +134,12 @@ export class ProbeClusters {
       if (this.#count > 0) {
         const meanUs = Math.trunc(this.#sendSumUs / this.#count);
         if (Math.abs(sendDelta - meanUs) >= CLUSTER_BOUND_US) {
-          this.#closeCluster();
-          this.#resetAggregate();
+          this.#closeOpenCluster();
+          this.#count = 0;
+          this.#sendSumUs = 0;
+          this.#recvSumUs = 0;
+          this.#sizeSum = 0;
+          this.#aboveMinDelta = 0;
         }
       }
       this.#sendSumUs += sendDelta;
@@ -138,9 +147,31 @@ export class ProbeClusters {
       this.#sizeSum += this.#sizes[slot];
       this.#count++;
     }
-    this.#closeCluster();
+    if (this.#length > this.#scanned) this.#scanned = this.#length;
+    // The open cluster ends here for this evaluation only: later probes may still extend it.
+    const closed = this.#closed;
+    const stopped = this.#scanStopped;
+    const best = this.#bestBps;
+    this.#closeOpenCluster();
+    const bestBps = this.#bestBps;
+    this.#clusterCount = this.#closed;
+    this.#closed = closed;
+    this.#scanStopped = stopped;
+    this.#bestBps = best;
     if (this.#clusterCount === 0 && this.#length >= MAX_PROBE_PACKETS) this.dropOldest();
-    return this.#bestBps;
+    return bestBps;
+  }
+
+  #restartScan(): void {
+    this.#scanned = 1;
+    this.#closed = 0;
+    this.#scanStopped = false;
+    this.#bestBps = 0;
+    this.#count = 0;
+    this.#sendSumUs = 0;
+    this.#recvSumUs = 0;
+    this.#sizeSum = 0;
+    this.#aboveMinDelta = 0;
   }
 
   #grow(): void {
@@ -160,18 +191,10 @@ export class ProbeClusters {
     this.#start = 0;
   }
 
-  #resetAggregate(): void {
-    this.#count = 0;
-    this.#sendSumUs = 0;
-    this.#recvSumUs = 0;
-    this.#sizeSum = 0;
-    this.#aboveMinDelta = 0;
-  }
-
-  #closeCluster(): void {
+  #closeOpenCluster(): void {
     const count = this.#count;
     if (count < MIN_CLUSTER_SIZE || this.#sendSumUs <= 0 || this.#recvSumUs <= 0) return;
-    this.#clusterCount++;
+    this.#closed++;
     if (this.#scanStopped) return;
     const sendMeanUs = Math.trunc(this.#sendSumUs / count);
     const recvMeanUs = Math.trunc(this.#recvSumUs / count);

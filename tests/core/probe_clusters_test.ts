@@ -208,3 +208,85 @@ Deno.test("ProbeClusters.clear() removes every probe", () => {
   assert.equal(probes.evaluate(), 0);
   assert.equal(probes.clusterCount, 0);
 });
+
+/**
+ * The split as one full scan over the probes held, written out plainly: what every evaluation
+ * must return however many probes came since the last one.
+ */
+function referenceEvaluate(probes: { sendUs: number; recvUs: number; size: number }[]) {
+  let clusters = 0, stopped = false, best = 0;
+  let count = 0, sendSum = 0, recvSum = 0, sizeSum = 0, above = 0;
+  const close = () => {
+    if (count < 4 || sendSum <= 0 || recvSum <= 0) return;
+    clusters++;
+    if (stopped) return;
+    const sendMean = Math.trunc(sendSum / count), recvMean = Math.trunc(recvSum / count);
+    if (sendMean === 0 || recvMean === 0) return;
+    const size = Math.trunc(sizeSum / count);
+    if (
+      above > Math.trunc(count / 2) && recvMean - sendMean <= 2000 && sendMean - recvMean <= 5000
+    ) {
+      best = Math.max(
+        best,
+        Math.min(Math.floor(size * 8_000_000 / sendMean), Math.floor(size * 8_000_000 / recvMean)),
+      );
+    } else stopped = true;
+  };
+  for (let i = 1; i < probes.length; i++) {
+    const sendDelta = probes[i].sendUs - probes[i - 1].sendUs;
+    const recvDelta = probes[i].recvUs - probes[i - 1].recvUs;
+    if (sendDelta >= 1000 && recvDelta >= 1000) above++;
+    if (count > 0 && Math.abs(sendDelta - Math.trunc(sendSum / count)) >= 2500) {
+      close();
+      count =
+        sendSum =
+        recvSum =
+        sizeSum =
+        above =
+          0;
+    }
+    sendSum += sendDelta;
+    recvSum += recvDelta;
+    sizeSum += probes[i].size;
+    count++;
+  }
+  close();
+  return { clusters, best };
+}
+
+Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was added, dropped or cleared between", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  for (let run = 0; run < 200; run++) {
+    const probes = new ProbeClusters();
+    const held: { sendUs: number; recvUs: number; size: number }[] = [];
+    let sendUs = 0, recvUs = 5_000_000;
+    // Runs of steady spacing with jumps between them, queued arrivals now and then.
+    let step = 2000 + Math.floor(random() * 8000);
+    for (let op = 0; op < 400; op++) {
+      const r = random();
+      if (r < 0.02) {
+        probes.clear();
+        held.length = 0;
+      } else if (r < 0.04) {
+        probes.dropOldest();
+        held.shift();
+      } else {
+        if (random() < 0.1) step = 500 + Math.floor(random() * 10_000);
+        sendUs += step + Math.floor(random() * 300);
+        recvUs += step + Math.floor((random() - 0.3) * 3000);
+        const size = 200 + Math.floor(random() * 1000);
+        probes.addProbe(sendUs, recvUs, size);
+        held.push({ sendUs, recvUs, size });
+        if (held.length > PROBE_CAPACITY) held.shift();
+      }
+      if (random() < 0.5) {
+        const expected = referenceEvaluate(held);
+        assert.equal(probes.evaluate(), expected.best, `run ${run}, op ${op}`);
+        assert.equal(probes.clusterCount, expected.clusters, `run ${run}, op ${op}`);
+        if (expected.clusters === 0 && held.length >= 15) held.shift();
+      }
+      assert.equal(probes.length, held.length);
+    }
+  }
+});
