@@ -15,6 +15,9 @@ const MAX_PROBE_PACKETS = 15;
 /** Probes kept at most; libwebrtc's list is unbounded, this only bounds memory under abuse. */
 export const PROBE_CAPACITY = 1024;
 const INITIAL_CAPACITY = 32;
+// #openClusterRate's results that are not a rate.
+const NOT_A_CLUSTER = -2;
+const MET_A_QUEUE = -1;
 
 /**
  * Keeps candidate probe packets and evaluates their clusters. Clusters are evaluated as they are
@@ -134,12 +137,8 @@ export class ProbeClusters {
       if (this.#count > 0) {
         const meanUs = Math.trunc(this.#sendSumUs / this.#count);
         if (Math.abs(sendDelta - meanUs) >= CLUSTER_BOUND_US) {
-          this.#closeOpenCluster();
-          this.#count = 0;
-          this.#sendSumUs = 0;
-          this.#recvSumUs = 0;
-          this.#sizeSum = 0;
-          this.#aboveMinDelta = 0;
+          this.#close(this.#openClusterRate());
+          this.#resetAggregate();
         }
       }
       this.#sendSumUs += sendDelta;
@@ -149,15 +148,9 @@ export class ProbeClusters {
     }
     if (this.#length > this.#scanned) this.#scanned = this.#length;
     // The open cluster ends here for this evaluation only: later probes may still extend it.
-    const closed = this.#closed;
-    const stopped = this.#scanStopped;
-    const best = this.#bestBps;
-    this.#closeOpenCluster();
-    const bestBps = this.#bestBps;
-    this.#clusterCount = this.#closed;
-    this.#closed = closed;
-    this.#scanStopped = stopped;
-    this.#bestBps = best;
+    const open = this.#openClusterRate();
+    this.#clusterCount = open === NOT_A_CLUSTER ? this.#closed : this.#closed + 1;
+    const bestBps = !this.#scanStopped && open > this.#bestBps ? open : this.#bestBps;
     if (this.#clusterCount === 0 && this.#length >= MAX_PROBE_PACKETS) this.dropOldest();
     return bestBps;
   }
@@ -167,11 +160,24 @@ export class ProbeClusters {
     this.#closed = 0;
     this.#scanStopped = false;
     this.#bestBps = 0;
+    this.#resetAggregate();
+  }
+
+  #resetAggregate(): void {
     this.#count = 0;
     this.#sendSumUs = 0;
     this.#recvSumUs = 0;
     this.#sizeSum = 0;
     this.#aboveMinDelta = 0;
+  }
+
+  // Takes a closed cluster's result into the scan; the first one that met a queue stops it.
+  #close(rate: number): void {
+    if (rate === NOT_A_CLUSTER) return;
+    this.#closed++;
+    if (this.#scanStopped) return;
+    if (rate === MET_A_QUEUE) this.#scanStopped = true;
+    else if (rate > this.#bestBps) this.#bestBps = rate;
   }
 
   #grow(): void {
@@ -191,27 +197,27 @@ export class ProbeClusters {
     this.#start = 0;
   }
 
-  #closeOpenCluster(): void {
+  // What the open cluster gives if it ends here: its min(send, receive) rate in bps (0 when a
+  // mean spacing rounds to 0), NOT_A_CLUSTER, or MET_A_QUEUE when arrivals spread much more than
+  // sends.
+  #openClusterRate(): number {
     const count = this.#count;
-    if (count < MIN_CLUSTER_SIZE || this.#sendSumUs <= 0 || this.#recvSumUs <= 0) return;
-    this.#closed++;
-    if (this.#scanStopped) return;
+    if (count < MIN_CLUSTER_SIZE || this.#sendSumUs <= 0 || this.#recvSumUs <= 0) {
+      return NOT_A_CLUSTER;
+    }
     const sendMeanUs = Math.trunc(this.#sendSumUs / count);
     const recvMeanUs = Math.trunc(this.#recvSumUs / count);
-    if (sendMeanUs === 0 || recvMeanUs === 0) return;
-    const meanSize = Math.trunc(this.#sizeSum / count);
-    // Arrivals much more spread than sends mean the probe met a queue; stop at the first such one.
+    if (sendMeanUs === 0 || recvMeanUs === 0) return 0;
     if (
-      this.#aboveMinDelta > Math.trunc(count / 2) &&
-      recvMeanUs - sendMeanUs <= 2000 &&
-      sendMeanUs - recvMeanUs <= 5000
+      this.#aboveMinDelta <= Math.trunc(count / 2) ||
+      recvMeanUs - sendMeanUs > 2000 ||
+      sendMeanUs - recvMeanUs > 5000
     ) {
-      const sendBps = Math.floor(meanSize * 8_000_000 / sendMeanUs);
-      const recvBps = Math.floor(meanSize * 8_000_000 / recvMeanUs);
-      const probeBps = sendBps < recvBps ? sendBps : recvBps;
-      if (probeBps > this.#bestBps) this.#bestBps = probeBps;
-    } else {
-      this.#scanStopped = true;
+      return MET_A_QUEUE;
     }
+    const meanSize = Math.trunc(this.#sizeSum / count);
+    const sendBps = Math.floor(meanSize * 8_000_000 / sendMeanUs);
+    const recvBps = Math.floor(meanSize * 8_000_000 / recvMeanUs);
+    return sendBps < recvBps ? sendBps : recvBps;
   }
 }
