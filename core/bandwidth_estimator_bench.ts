@@ -6,7 +6,8 @@
  *
  * After the table it prints the figures to compare across changes: for each estimator row, the
  * median ns/packet through `onPacket` and its ratio to the field loop, from rounds that alternate the
- * two (the machine's speed varies more than the ratio does).
+ * two (the machine's speed varies more than the ratio does); and the call-start row's median
+ * ns/packet (100 streams' first 6 s, when every packet is a probe candidate).
  *
  * Run: `deno task bench`.
  *
@@ -178,6 +179,58 @@ function readAbsSendTime(bytes: Uint8Array): number {
   });
 }
 
+// A call's start at the host benchmarks' load: 100 streams × 510 packets/s in arrival order (each
+// stream's due packets every 2 ms), the first 6 s through one fresh estimator. Until the first
+// estimate (5 s without a probe cluster) every packet is a probe candidate, so this measures the
+// probe list held full.
+const START_STREAMS = 100;
+const START_MS = 6000;
+const start = (() => {
+  const streams = Array.from(
+    { length: START_STREAMS },
+    (_, i) => new SyntheticStream(4_752_000, 0x1000 + i),
+  );
+  const next: PacketInfo[] = streams.map(() => ({
+    ssrc: 0,
+    arrivalTimeMs: 0,
+    payloadSize: 0,
+    rtpTimestamp: 0,
+  }));
+  streams.forEach((stream, i) => stream.next(next[i]));
+  const packets: PacketInfo[] = [];
+  const firstMs = Math.min(...next.map((p) => p.arrivalTimeMs));
+  for (let tickMs = firstMs; tickMs < firstMs + START_MS; tickMs += 2) {
+    for (let i = 0; i < START_STREAMS; i++) {
+      while (next[i].arrivalTimeMs <= tickMs) {
+        packets.push({ ...next[i] });
+        streams[i].next(next[i]);
+      }
+    }
+  }
+  return packets;
+})();
+
+/** Feeds the call's start to a fresh estimator. */
+function callStart(): void {
+  const estimator = new BandwidthEstimator();
+  for (const packet of start) estimator.onPacket(packet);
+  sink[0] += estimator.getEstimate();
+}
+
+let callStartRan = false;
+Deno.bench({
+  name: `${START_STREAMS} streams' first ${
+    START_MS / 1000
+  } s into one estimator (${start.length} packets)`,
+  group: "call start",
+  n: 10,
+  warmup: 2,
+  fn() {
+    callStartRan = true;
+    callStart();
+  },
+});
+
 // The table's rows run one after another, so a burst of load on the shared machine can land on one
 // row and not the next. The summary alternates the field loop and each row, 1000 packets at a time,
 // and takes medians over the rounds: each ratio compares neighbours in time.
@@ -189,6 +242,19 @@ function medianOf(values: Float64Array): number {
 }
 
 globalThis.addEventListener("unload", () => {
+  if (callStartRan) {
+    const runs = new Float64Array(5);
+    for (let i = 0; i < runs.length; i++) {
+      const t0 = performance.now();
+      callStart();
+      runs[i] = (performance.now() - t0) * 1e6 / start.length;
+    }
+    console.log(
+      `\n${START_STREAMS} streams' first ${START_MS / 1000} s: ${
+        medianOf(runs).toFixed(1)
+      } ns/packet, median of ${runs.length} runs`,
+    );
+  }
   const measured = rows.filter((row) => row.ran);
   if (measured.length === 0) return;
   const fieldNs = new Float64Array(SUMMARY_ROUNDS);

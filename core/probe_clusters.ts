@@ -14,6 +14,13 @@ const MIN_CLUSTER_SIZE = 4;
 const MAX_PROBE_PACKETS = 15;
 /** Probes kept at most; libwebrtc's list is unbounded, this only bounds memory under abuse. */
 export const PROBE_CAPACITY = 1024;
+/**
+ * Probes dropped, oldest first, when a probe arrives at {@linkcode PROBE_CAPACITY}. Dropping one
+ * at a time would rescan the whole list at every probe (a drop can move every boundary after it);
+ * a quarter makes that rescan, at most 3/4 of the list, once per quarter of probes, so a probe
+ * costs a few steps of the scan however long the list stays full.
+ */
+export const PROBES_DROPPED_AT_CAPACITY = PROBE_CAPACITY / 4;
 const INITIAL_CAPACITY = 32;
 // #openClusterRate's results that are not a rate.
 const NOT_A_CLUSTER = -2;
@@ -25,7 +32,7 @@ const MET_A_QUEUE = -1;
  * so a probe appended only extends it: each evaluation scans the probes added since the last one
  * and closes the open cluster on a copy (a stream's first 2 s can hold hundreds of probes, each
  * evaluated). Dropping the oldest probe can move every boundary after it, so it starts the scan
- * afresh.
+ * afresh; a full list drops a quarter at once for that reason.
  *
  * @example
  * ```ts
@@ -92,7 +99,7 @@ export class ProbeClusters {
 
   #push(sendUs: number, recvUs: number, sizeBytes: number): void {
     if (this.#length === this.#sendUs.length) {
-      if (this.#length === PROBE_CAPACITY) this.dropOldest();
+      if (this.#length === PROBE_CAPACITY) this.#drop(PROBES_DROPPED_AT_CAPACITY);
       else this.#grow();
     }
     const slot = (this.#start + this.#length) % this.#sendUs.length;
@@ -104,9 +111,13 @@ export class ProbeClusters {
 
   /** Removes the oldest probe. */
   dropOldest(): void {
-    if (this.#length === 0) return;
-    this.#start = (this.#start + 1) % this.#sendUs.length;
-    this.#length--;
+    if (this.#length > 0) this.#drop(1);
+  }
+
+  // Removes the oldest `count` probes, at most as many as are held.
+  #drop(count: number): void {
+    this.#start = (this.#start + count) % this.#sendUs.length;
+    this.#length -= count;
     this.#restartScan();
   }
 

@@ -7,7 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import { PROBE_CAPACITY, ProbeClusters } from "../../core/probe_clusters.ts";
+import {
+  PROBE_CAPACITY,
+  ProbeClusters,
+  PROBES_DROPPED_AT_CAPACITY,
+} from "../../core/probe_clusters.ts";
 
 /**
  * Appends `count` probes of `size` bytes, sent `sendStepUs` and received `recvStepUs` apart,
@@ -185,19 +189,21 @@ Deno.test("ProbeClusters.addProbe() keeps probes in order as the ring grows past
   assert.equal(probes.clusterCount, 2);
 });
 
-Deno.test("ProbeClusters.addProbe() caps the list at 1024 probes by dropping the oldest", () => {
+Deno.test("ProbeClusters.addProbe() caps the list at 1024 probes by dropping the oldest quarter", () => {
   assert.equal(PROBE_CAPACITY, 1024);
+  assert.equal(PROBES_DROPPED_AT_CAPACITY, 256);
   const probes = new ProbeClusters();
   // Six probes whose arrivals spread 10 ms more than their sends: a non-qualifying cluster that
   // would stop the scan if it were still held.
   const end = addRun(probes, 6, 20_000, 30_000);
-  addRun(probes, PROBE_CAPACITY, 5000, 5000, 1000, end);
+  const full = addRun(probes, PROBE_CAPACITY - 6, 5000, 5000, 1000, end);
   assert.equal(probes.length, PROBE_CAPACITY);
+  assert.equal(probes.evaluate(), 0);
+  // The next probe makes room: the oldest 256, the six among them, go.
+  addRun(probes, 1, 5000, 5000, 1000, full);
+  assert.equal(probes.length, PROBE_CAPACITY - PROBES_DROPPED_AT_CAPACITY + 1);
   assert.equal(probes.evaluate(), 1_600_000);
   assert.equal(probes.clusterCount, 1);
-  // More probes keep the length at the cap.
-  addRun(probes, 10, 5000, 5000, 1000, { sendUs: 1e9, recvUs: 2e9 });
-  assert.equal(probes.length, PROBE_CAPACITY);
 });
 
 Deno.test("ProbeClusters.clear() removes every probe", () => {
@@ -254,21 +260,21 @@ function referenceEvaluate(probes: { sendUs: number; recvUs: number; size: numbe
   return { clusters, best };
 }
 
-Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was added, dropped or cleared between", () => {
-  let seed = 7;
+/** Adds, drops and clears at random, checking evaluations against the full scan. */
+function checkAgainstFullScan(runs: number, operations: number, seed: number): void {
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-  for (let run = 0; run < 200; run++) {
+  for (let run = 0; run < runs; run++) {
     const probes = new ProbeClusters();
     const held: { sendUs: number; recvUs: number; size: number }[] = [];
     let sendUs = 0, recvUs = 5_000_000;
     // Runs of steady spacing with jumps between them, queued arrivals now and then.
     let step = 2000 + Math.floor(random() * 8000);
-    for (let op = 0; op < 400; op++) {
+    for (let op = 0; op < operations; op++) {
       const r = random();
-      if (r < 0.02) {
+      if (r < 0.02 * 400 / operations) {
         probes.clear();
         held.length = 0;
-      } else if (r < 0.04) {
+      } else if (r < 0.04 * 400 / operations) {
         probes.dropOldest();
         held.shift();
       } else {
@@ -277,8 +283,8 @@ Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was a
         recvUs += step + Math.floor((random() - 0.3) * 3000);
         const size = 200 + Math.floor(random() * 1000);
         probes.addProbe(sendUs, recvUs, size);
+        if (held.length === PROBE_CAPACITY) held.splice(0, PROBES_DROPPED_AT_CAPACITY);
         held.push({ sendUs, recvUs, size });
-        if (held.length > PROBE_CAPACITY) held.shift();
       }
       if (random() < 0.5) {
         const expected = referenceEvaluate(held);
@@ -289,4 +295,13 @@ Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was a
       assert.equal(probes.length, held.length);
     }
   }
+}
+
+Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was added, dropped or cleared between", () => {
+  checkAgainstFullScan(200, 400, 7);
+});
+
+Deno.test("ProbeClusters.evaluate() gives what a full scan gives while the list runs full", () => {
+  // Clears and drops rare enough that the list reaches its cap and drops a quarter, many times.
+  checkAgainstFullScan(3, 4000, 11);
 });
