@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import uplotPackage from "uplot/package.json" with { type: "json" };
 import type { RTCPeerConnectionConfig } from "werift";
 import { createEstimatingPeerConnection, type WeriftEstimation } from "../../interceptor/werift.ts";
-import { LOOPBACK_ICE, loopbackOnly, waitFor } from "./_loopback.ts";
+import { asDtlsServer, LOOPBACK_ICE, loopbackOnly, waitFor } from "./_loopback.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -181,7 +181,8 @@ export function startServer(options: ServerOptions = {}): RunningServer {
     });
     try {
       await estimation.pc.setRemoteDescription({ type: "offer", sdp: body.sdp });
-      await estimation.pc.setLocalDescription(await estimation.pc.createAnswer());
+      const answer = await estimation.pc.createAnswer();
+      await estimation.pc.setLocalDescription({ type: "answer", sdp: asDtlsServer(answer.sdp) });
       await waitFor(() => estimation.pc.iceGatheringState === "complete", 5000, "ICE gathering");
       const sdp = estimation.pc.localDescription!.sdp;
       return Response.json({

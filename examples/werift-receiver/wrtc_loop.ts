@@ -20,7 +20,7 @@
 import wrtc from "@roamhq/wrtc";
 import { parseArgs } from "node:util";
 import { createEstimatingPeerConnection } from "../../interceptor/werift.ts";
-import { LOOPBACK_ICE, loopbackOnly, sleep, waitFor } from "./_loopback.ts";
+import { asDtlsServer, LOOPBACK_ICE, loopbackOnly, sleep, waitFor } from "./_loopback.ts";
 
 const WIDTH = 640;
 const HEIGHT = 360;
@@ -115,7 +115,8 @@ export async function runLoop(
       type: "offer",
       sdp: loopbackOnly(sender.localDescription!.sdp),
     });
-    await receiver.pc.setLocalDescription(await receiver.pc.createAnswer());
+    const weriftAnswer = await receiver.pc.createAnswer();
+    await receiver.pc.setLocalDescription({ type: "answer", sdp: asDtlsServer(weriftAnswer.sdp) });
     await waitFor(() => receiver.pc.iceGatheringState === "complete", 5000, "werift gathering");
     const answer = loopbackOnly(receiver.pc.localDescription!.sdp);
     await sender.setRemoteDescription({ type: "answer", sdp: answer });
@@ -127,9 +128,10 @@ export async function runLoop(
       source.onFrame(frames.next());
     }, 1000 / FPS);
     // ICE, DTLS and the first encoded frame: about a second here, far longer on a loaded machine.
-    // Now and then werift's DTLS-SRTP session with this libwebrtc fails authentication on every
-    // packet (werift logs "dropping invalid SRTP packet"): that call can never start, so it is
-    // named at once rather than waited out.
+    // As the DTLS client, werift's DTLS-SRTP session with this libwebrtc failed authentication on
+    // every packet in about one call in ten (werift logs "dropping invalid SRTP packet"); as the
+    // server (asDtlsServer) it has not. Should it happen, the call can never start, so it is named
+    // at once rather than waited out.
     const mediaReceived = () =>
       receiver.pc.dtlsTransports.reduce((sum, transport) => sum + transport.packetsReceived, 0);
     try {

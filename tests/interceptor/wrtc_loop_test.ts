@@ -12,10 +12,10 @@ const CAP_BPS = 300_000;
 const TIMEOUT_MS = 90_000;
 
 Deno.test("werift adapter: libwebrtc's send rate takes our start REMB, obeys a 300 kbit/s cap and rises when it is lifted", async () => {
-  // The call sometimes never starts, before our estimator sees anything: libwebrtc sends, but
-  // werift's DTLS-SRTP session fails authentication on every packet (the loop names it), or, on a
-  // loaded machine, nothing arrives in 30 s. A new call negotiates new keys: that start-up alone
-  // is tried up to three times.
+  // On a loaded machine a call can fail to start before our estimator sees anything: nothing
+  // arrives in 30 s, or (never seen since werift answers as the DTLS server) werift authenticates
+  // no SRTP packet, which the loop names. A new call negotiates anew: that start-up alone is tried
+  // up to three times.
   let run = await runLoop();
   for (let attempt = 2; attempt <= 3; attempt++) {
     if (run.code === 0 || !run.stderr.includes("first RTP packet")) break;
