@@ -260,8 +260,18 @@ function referenceEvaluate(probes: { sendUs: number; recvUs: number; size: numbe
   return { clusters, best };
 }
 
-/** Adds, drops and clears at random, checking evaluations against the full scan. */
-function checkAgainstFullScan(runs: number, operations: number, seed: number): void {
+/**
+ * Adds, drops and clears at random, checking evaluations against the full scan. `mixed` and `runs`
+ * spacing also repeat send times, jump back and forth and step arrivals back, as streams with
+ * different send clocks do when their probes interleave: clusters rarely form, so the list stays
+ * long while evaluations drop its oldest probe.
+ */
+function checkAgainstFullScan(
+  runs: number,
+  operations: number,
+  seed: number,
+  spacing: "steady" | "mixed" | "runs" = "steady",
+): void {
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   for (let run = 0; run < runs; run++) {
     const probes = new ProbeClusters();
@@ -269,6 +279,7 @@ function checkAgainstFullScan(runs: number, operations: number, seed: number): v
     let sendUs = 0, recvUs = 5_000_000;
     // Runs of steady spacing with jumps between them, queued arrivals now and then.
     let step = 2000 + Math.floor(random() * 8000);
+    let kind = 4; // steady
     for (let op = 0; op < operations; op++) {
       const r = random();
       if (r < 0.02 * 400 / operations) {
@@ -279,8 +290,31 @@ function checkAgainstFullScan(runs: number, operations: number, seed: number): v
         held.shift();
       } else {
         if (random() < 0.1) step = 500 + Math.floor(random() * 10_000);
-        sendUs += step + Math.floor(random() * 300);
-        recvUs += step + Math.floor((random() - 0.3) * 3000);
+        // Mixed spacing changes kind at any probe, or in runs, so that long runs without a cluster
+        // form.
+        if (spacing === "mixed" || (spacing === "runs" && random() < 0.15)) {
+          kind = Math.floor(random() * 5);
+        }
+        if (kind === 0) {
+          recvUs += Math.floor(random() * 2000); // the same send time
+        } else if (kind === 1) {
+          const jumpUs = 2500 + Math.floor(random() * 30_000);
+          sendUs += random() < 0.5 ? jumpUs : -jumpUs;
+          recvUs += Math.floor(random() * 3000);
+        } else if (kind === 2) {
+          // Back and forth within a cluster's bounds: send sums that end at or below zero.
+          sendUs += Math.floor((random() - 0.5) * 2600);
+          recvUs += Math.floor((random() - 0.2) * 2500);
+        } else if (kind === 3) {
+          // Arrivals mostly stepping back: receive sums at or below zero.
+          sendUs += step + Math.floor(random() * 300);
+          recvUs += random() < 0.25
+            ? 1000 + Math.floor(random() * 1000)
+            : -Math.floor(random() * 2000);
+        } else {
+          sendUs += step + Math.floor(random() * 300);
+          recvUs += step + Math.floor((random() - 0.3) * 3000);
+        }
         const size = 200 + Math.floor(random() * 1000);
         probes.addProbe(sendUs, recvUs, size);
         if (held.length === PROBE_CAPACITY) held.splice(0, PROBES_DROPPED_AT_CAPACITY);
@@ -304,4 +338,10 @@ Deno.test("ProbeClusters.evaluate() gives what a full scan gives, whatever was a
 Deno.test("ProbeClusters.evaluate() gives what a full scan gives while the list runs full", () => {
   // Clears and drops rare enough that the list reaches its cap and drops a quarter, many times.
   checkAgainstFullScan(3, 4000, 11);
+});
+
+Deno.test("ProbeClusters.evaluate() gives what a full scan gives while interleaved streams keep clusters from forming", () => {
+  checkAgainstFullScan(200, 400, 13, "mixed");
+  checkAgainstFullScan(200, 400, 19, "runs");
+  checkAgainstFullScan(3, 4000, 17, "runs");
 });
