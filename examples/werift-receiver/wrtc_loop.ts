@@ -136,15 +136,7 @@ export async function runLoop(
       receiver.pc.dtlsTransports.reduce((sum, transport) => sum + transport.packetsReceived, 0);
     try {
       await waitFor(
-        () => {
-          if (firstRtpMs === undefined && mediaReceived() >= UNAUTHENTICATED_LIMIT) {
-            throw new Error(
-              `werift received ${mediaReceived()} SRTP/SRTCP packets and authenticated none ` +
-                `(its DTLS-SRTP keys do not match the sender's): no first RTP packet`,
-            );
-          }
-          return firstRtpMs !== undefined;
-        },
+        () => firstRtpMs !== undefined || mediaReceived() >= UNAUTHENTICATED_LIMIT,
         30_000,
         () =>
           `first RTP packet (sender: ICE ${sender.iceConnectionState}, connection ` +
@@ -153,6 +145,12 @@ export async function runLoop(
           `${Math.round(performance.now() - frameTimerStarted)} ms; ${mediaReceived()} ` +
           `SRTP/SRTCP packets reached werift)`,
       );
+      if (firstRtpMs === undefined) {
+        throw new Error(
+          `werift received ${mediaReceived()} SRTP/SRTCP packets and authenticated none ` +
+            `(its DTLS-SRTP keys do not match the sender's): no first RTP packet`,
+        );
+      }
     } catch (error) {
       throw new Error(`${(error as Error).message}; ${await senderProgress(sender)}`);
     }
