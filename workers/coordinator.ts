@@ -356,6 +356,17 @@ export class Coordinator implements ReceiveCoordinator {
   }
 
   /**
+   * The active SSRCs as of the last replayed packet, without a copy: a frozen array that stays the
+   * same object until a stream starts or ends, so that comparing it with the last one seen tells a
+   * change at no cost.
+   *
+   * @returns Ascending, frozen.
+   */
+  activeSSRCs(): readonly number[] {
+    return this.#controller.ssrcs();
+  }
+
+  /**
    * A snapshot of the coordinator.
    *
    * @returns Typed figures.

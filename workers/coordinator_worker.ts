@@ -21,7 +21,8 @@ declare const self: {
   postMessage(message: unknown, transfer?: Transferable[]): void;
 };
 
-// Snapshots between flushes, at most this often (real time).
+// Snapshots between flushes, at least this often (real time), and at the tick after a stream
+// started or ended, so that the receiving thread's `getSSRCs()` follows within a flush interval.
 const SNAPSHOT_INTERVAL_MS = 250;
 
 let coordinator: Coordinator | undefined;
@@ -30,6 +31,7 @@ let doorbell: Doorbell;
 let nowMs = 0;
 let tick: () => void = () => {};
 let lastSnapshotMs = -Infinity;
+let lastSsrcs: readonly number[] | undefined;
 
 function post(message: FromCoordinatorWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
@@ -48,7 +50,9 @@ const reader: EntryReader = {
     nowMs = atMs;
     tick();
     // Paced in real time: they are for observers, whatever the clock says.
-    if (performance.now() - lastSnapshotMs >= SNAPSHOT_INTERVAL_MS) {
+    const ssrcs = coordinator!.activeSSRCs();
+    if (ssrcs !== lastSsrcs || performance.now() - lastSnapshotMs >= SNAPSHOT_INTERVAL_MS) {
+      lastSsrcs = ssrcs;
       lastSnapshotMs = performance.now();
       post({ type: "snapshot", snapshot: snapshot() });
     }

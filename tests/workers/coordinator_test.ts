@@ -709,3 +709,35 @@ Deno.test("Coordinator sends REMB for more than 255 streams, listing the first 2
     assert.deepEqual(remb.ssrcs, Array.from({ length: 255 }, (_, i) => i + 1));
   }
 });
+
+Deno.test("Coordinator.activeSSRCs() is one frozen array until a stream starts or ends", async () => {
+  const coordinator = new Coordinator({
+    host: "inline",
+    timers: { setInterval: () => 0, clearInterval() {} },
+  });
+  const packet = (ssrc: number, ms: number): PacketInfo => ({
+    ssrc,
+    arrivalTimeMs: 1000 + ms,
+    payloadSize: 1000,
+    rtpTimestamp: ms * 90,
+    absSendTime: Math.round((ms * 2 ** 18) / 1000),
+  });
+  coordinator.onPacket(packet(1, 0));
+  await coordinator.flush();
+  const first = coordinator.activeSSRCs();
+  assert.deepEqual(first, [1]);
+  assert.ok(Object.isFrozen(first));
+  coordinator.onPacket(packet(1, 10));
+  await coordinator.flush();
+  assert.equal(coordinator.activeSSRCs(), first, "a known stream's packet keeps the array");
+  coordinator.onPacket(packet(2, 20));
+  await coordinator.flush();
+  const second = coordinator.activeSSRCs();
+  assert.notEqual(second, first);
+  assert.deepEqual(second, [1, 2]);
+  coordinator.removeStream(1);
+  await coordinator.flush();
+  assert.deepEqual(coordinator.activeSSRCs(), [2]);
+  assert.deepEqual(coordinator.getSSRCs(), [2]);
+  await coordinator.close();
+});

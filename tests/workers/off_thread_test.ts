@@ -306,3 +306,32 @@ Deno.test("OffThreadCoordinator takes over when its worker reads nothing for wor
   await coordinator.close();
   assert.equal(coordinator.liveWorkers, 0);
 });
+
+Deno.test("OffThreadCoordinator.getSSRCs() shows a new stream after the next flush tick", async () => {
+  let tick = () => {};
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: {
+      setInterval(callback) {
+        tick = callback;
+        return 0;
+      },
+      clearInterval() {},
+    },
+  });
+  const packets = trace(true);
+  coordinator.onPacket(packets[0]);
+  await coordinator.flush();
+  assert.deepEqual(coordinator.getSSRCs(), [packets[0].ssrc]);
+  tick(); // The first tick's snapshot: the next periodic one is 250 ms away.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // A second stream, then one tick and no flush(): the tick's snapshot, not the 250 ms one.
+  const other = packets.find((p) => p.ssrc !== packets[0].ssrc)!;
+  coordinator.onPacket(other);
+  tick();
+  for (let i = 0; i < 100 && coordinator.getSSRCs().length < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(coordinator.getSSRCs(), [packets[0].ssrc, other.ssrc].sort((a, b) => a - b));
+  await coordinator.close();
+});
