@@ -54,8 +54,13 @@ const base: Omit<CaseConfig, "kind" | "host"> = {
 // Worker hosts are measured as themselves: a lane whose worker is still queued at the spawner
 // would otherwise be declared failed after 2 s and run inline (the burst runs keep the default).
 const PATIENT_MS = 60_000;
-/** The paced load's warm-up, and the longer one a row of worker-per-stream is measured after. */
-const WARMUP_MS = 4500;
+/**
+ * The paced load's warm-up, and the longer one a row of worker-per-stream is measured after. The
+ * generator's streams share their send times, so no probe cluster qualifies and the estimator's
+ * start-up (every packet a probe candidate) lasts until its first estimate at 5 s: measuring from
+ * 4.5 s took half a second of it, which made the inline flush cost ~50 % more.
+ */
+const WARMUP_MS = 6000;
 const STEADY_WARMUP_MS = 30_000;
 
 function plans(): Plan[] {
@@ -77,7 +82,6 @@ function plans(): Plan[] {
         flushMs,
         streams,
         workerTimeoutMs: host === "worker-per-stream" ? PATIENT_MS : undefined,
-        // At 51 kpkt/s the JIT needs 2–5 s before the coordinator's per-flush code is optimised.
         warmupMs: WARMUP_MS,
         repMs: 1500,
         latencyMs: streams <= 100 ? 1000 : 0,
@@ -92,7 +96,7 @@ function plans(): Plan[] {
   load("pool", 1, 20, 100, transfer);
   load("pool", 2, 20);
   load("worker-per-stream", 1, 20);
-  // Each worker sees ~500 records a second, so its JIT needs ~30 s, not 4.5 s: measured again then.
+  // Each worker sees ~500 records a second, so its JIT needs ~30 s, not 6 s: measured again then.
   load("worker-per-stream", 1, 20, 100, { warmupMs: STEADY_WARMUP_MS });
   load("worker-per-stream", 1, 20, 100, transfer);
   load("inline", 1, 20, 100, offThread);
@@ -215,7 +219,7 @@ function policyPlans(): Plan[] {
         host,
         flushMs,
         flushesPerBatch,
-        warmupMs: 4500,
+        warmupMs: WARMUP_MS,
         repMs: 1500,
         latencyMs: 1500,
         workerTimeoutMs: host === "worker-per-stream" ? PATIENT_MS : undefined,
@@ -380,7 +384,10 @@ function loadTables(outcomes: Outcome[], title = "Paced load"): string {
   }
   out.push(
     "Packets are fed in real time by a 2 ms `setInterval` (all due packets of all streams); CPU " +
-      "from `/proc/<pid>/task/<tid>/schedstat` over 3 × 1.5 s after a 4.5 s warm-up (medians). " +
+      `from \`/proc/<pid>/task/<tid>/schedstat\` over 3 × 1.5 s after a ${
+        WARMUP_MS / 1000
+      } s warm-up ` +
+      "(medians). " +
       "Receiving thread = the main thread (which also replays the verdicts unless the " +
       "coordinator is off-thread). The baseline row is the pacer and the packet generator alone " +
       'at the same stream count; "net" subtracts it. The split times the pacer\'s feeding loop ' +
