@@ -204,8 +204,19 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
   }
 
   /**
-   * The latest snapshot of the coordinator (taken at every flush and every 250 ms), with what
-   * waits on this thread counted in `pendingRecords`.
+   * The active SSRCs as of the latest snapshot, without a copy: a frozen array that stays the same
+   * object until a snapshot shows a stream started or ended.
+   *
+   * @returns Ascending, frozen.
+   */
+  activeSSRCs(): readonly number[] {
+    return this.#backend.activeSSRCs();
+  }
+
+  /**
+   * The latest snapshot of the coordinator (taken at every flush, at the first flush tick after a
+   * stream starts or ends, and every 250 ms), with what waits on this thread counted in
+   * `pendingRecords`.
    *
    * @returns Typed figures.
    */

@@ -122,6 +122,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   readonly #worker: Worker;
   #state: WorkerState = "running";
   #snapshot: Snapshot | undefined;
+  #ssrcs: readonly number[] = Object.freeze([]);
   #estimateBps = 0;
   #nextFlushId = 0;
   readonly #flushes = new Map<number, () => void>();
@@ -258,7 +259,16 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns Ascending.
    */
   getSSRCs(): number[] {
-    return [...(this.#snapshot?.ssrcs ?? [])];
+    return [...this.#ssrcs];
+  }
+
+  /**
+   * The active SSRCs as of the latest snapshot, frozen, the same object while they stay the same.
+   *
+   * @returns Ascending.
+   */
+  activeSSRCs(): readonly number[] {
+    return this.#ssrcs;
   }
 
   /**
@@ -422,6 +432,10 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   #takeSnapshot(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
+    const ssrcs = snapshot.ssrcs;
+    if (ssrcs.length !== this.#ssrcs.length || ssrcs.some((ssrc, i) => ssrc !== this.#ssrcs[i])) {
+      this.#ssrcs = Object.freeze([...ssrcs]);
+    }
     this.#estimateBps = snapshot.stats.estimateBps ?? 0;
   }
 

@@ -73,6 +73,13 @@ export interface ReceiveCoordinator {
    */
   getSSRCs(): number[];
   /**
+   * The active SSRCs without a copy: a frozen array that stays the same object until a stream
+   * starts or ends.
+   *
+   * @returns Ascending, frozen.
+   */
+  activeSSRCs(): readonly number[];
+  /**
    * A snapshot of the coordinator.
    *
    * @returns Typed figures.

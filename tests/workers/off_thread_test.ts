@@ -333,5 +333,11 @@ Deno.test("OffThreadCoordinator.getSSRCs() shows a new stream after the next flu
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.deepEqual(coordinator.getSSRCs(), [packets[0].ssrc, other.ssrc].sort((a, b) => a - b));
+  // The same array until a snapshot shows another set of streams.
+  const view = coordinator.activeSSRCs();
+  assert.ok(Object.isFrozen(view));
+  assert.deepEqual(view, coordinator.getSSRCs());
+  await coordinator.flush();
+  assert.equal(coordinator.activeSSRCs(), view);
   await coordinator.close();
 });
