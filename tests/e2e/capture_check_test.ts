@@ -18,36 +18,33 @@ Deno.test("replayTracksLive() bounds the replay by the live REMBs and the schedu
     ];
     assert.deepEqual(replayTracksLive(phases), { ok: true, problems: [] });
   });
-  await t.step("a replay past AIMD's throughput cap over the live REMBs does not", () => {
-    const phases = [
-      phase(0, 909, 1019, 882),
-      phase(30, 1516, 1774, 2700),
-      phase(60, 904, 1014, 866),
-    ];
-    const { ok, problems } = replayTracksLive(phases);
-    assert.equal(ok, false);
-    assert.deepEqual(problems, ["30–60 s: replay 2700 kbit/s over 1.5 × live max 1774 + 10"]);
-  });
-  await t.step("a replay far under the live receiver does not", () => {
-    const phases = [
-      phase(0, 909, 1019, 500),
-      phase(30, 1516, 1774, 1500),
-      phase(60, 904, 1014, 866),
-    ];
-    assert.deepEqual(replayTracksLive(phases).problems, [
-      "0–30 s: replay 500 kbit/s under 0.6 × live 909",
-    ]);
-  });
-  await t.step("a replay without the 1 → 2 → 1 shape does not", () => {
-    const phases = [
-      phase(0, 909, 1019, 1100),
-      phase(30, 1516, 1774, 1000),
-      phase(60, 904, 1014, 866),
-    ];
-    assert.deepEqual(replayTracksLive(phases).problems, [
-      "replay: the middle phase is not above the other two",
-    ]);
-  });
+  // The live phases of one run; each case replays them with other medians.
+  const live = [[0, 909, 1019], [30, 1516, 1774], [60, 904, 1014]] as const;
+  const cases = [
+    {
+      name: "a replay past AIMD's throughput cap over the live REMBs does not",
+      replay: [882, 2700, 866],
+      problems: ["30–60 s: replay 2700 kbit/s over 1.5 × live max 1774 + 10"],
+    },
+    {
+      name: "a replay far under the live receiver does not",
+      replay: [500, 1500, 866],
+      problems: ["0–30 s: replay 500 kbit/s under 0.6 × live 909"],
+    },
+    {
+      name: "a replay without the 1 → 2 → 1 shape does not",
+      replay: [1100, 1000, 866],
+      problems: ["replay: the middle phase is not above the other two"],
+    },
+  ];
+  for (const { name, replay, problems } of cases) {
+    await t.step(name, () => {
+      const phases = live.map(([fromS, kbps, maxKbps], i) =>
+        phase(fromS, kbps, maxKbps, replay[i])
+      );
+      assert.deepEqual(replayTracksLive(phases), { ok: false, problems });
+    });
+  }
   await t.step("missing phases or NaN medians fail", () => {
     assert.equal(replayTracksLive([phase(0, 909, 1019, 900)]).ok, false);
     const phases = [
