@@ -6,8 +6,9 @@
  *
  * After the table it prints the figures to compare across changes: for each estimator row, the
  * median ns/packet through `onPacket` and its ratio to the field loop, from rounds that alternate the
- * two (the machine's speed varies more than the ratio does); and the call-start row's median
- * ns/packet (100 streams' first 6 s, when every packet is a probe candidate).
+ * two (the machine's speed varies more than the ratio does); and the call-start rows' median
+ * ns/packet (100 streams' first 6 s and 1000 streams' first 3 s, when every packet is a probe
+ * candidate).
  *
  * Run: `deno task bench`.
  *
@@ -179,15 +180,24 @@ function readAbsSendTime(bytes: Uint8Array): number {
   });
 }
 
-// A call's start at the host benchmarks' load: 100 streams × 510 packets/s in arrival order (each
-// stream's due packets every 2 ms), the first 6 s through one fresh estimator. Until the first
-// estimate (5 s without a probe cluster) every packet is a probe candidate, so this measures the
-// probe list held full.
-const START_STREAMS = 100;
-const START_MS = 6000;
-const start = (() => {
+// A call's start at the host benchmarks' load: streams × 510 packets/s in arrival order (each
+// stream's due packets every 2 ms) through one fresh estimator. Until the first estimate (5 s
+// without a probe cluster) every packet is a probe candidate, so this measures the probe list held
+// full: 100 streams' first 6 s, and 1000 streams' first 3 s (ten times the probes a second, from
+// more streams in turn).
+interface CallStart {
+  name: string;
+  ssrc: Float64Array;
+  arrivalMs: Float64Array;
+  size: Float64Array;
+  rtp: Float64Array;
+  abs: Float64Array;
+  ran: boolean;
+}
+
+function callStartTrace(streamCount: number, lengthMs: number): CallStart {
   const streams = Array.from(
-    { length: START_STREAMS },
+    { length: streamCount },
     (_, i) => new SyntheticStream(4_752_000, 0x1000 + i),
   );
   const next: PacketInfo[] = streams.map(() => ({
@@ -197,39 +207,69 @@ const start = (() => {
     rtpTimestamp: 0,
   }));
   streams.forEach((stream, i) => stream.next(next[i]));
-  const packets: PacketInfo[] = [];
+  const columns: number[][] = [[], [], [], [], []];
   const firstMs = Math.min(...next.map((p) => p.arrivalTimeMs));
-  for (let tickMs = firstMs; tickMs < firstMs + START_MS; tickMs += 2) {
-    for (let i = 0; i < START_STREAMS; i++) {
-      while (next[i].arrivalTimeMs <= tickMs) {
-        packets.push({ ...next[i] });
-        streams[i].next(next[i]);
+  for (let tickMs = firstMs; tickMs < firstMs + lengthMs; tickMs += 2) {
+    for (let i = 0; i < streamCount; i++) {
+      const p = next[i];
+      while (p.arrivalTimeMs <= tickMs) {
+        columns[0].push(p.ssrc);
+        columns[1].push(p.arrivalTimeMs);
+        columns[2].push(p.payloadSize);
+        columns[3].push(p.rtpTimestamp);
+        columns[4].push(p.absSendTime!);
+        streams[i].next(p);
       }
     }
   }
-  return packets;
-})();
+  const [ssrc, arrivalMs, size, rtp, abs] = columns.map((column) => Float64Array.from(column));
+  return {
+    name: `${streamCount} streams' first ${lengthMs / 1000} s`,
+    ssrc,
+    arrivalMs,
+    size,
+    rtp,
+    abs,
+    ran: false,
+  };
+}
 
-/** Feeds the call's start to a fresh estimator. */
-function callStart(): void {
+const callStartPacket: PacketInfo = {
+  ssrc: 0,
+  arrivalTimeMs: 0,
+  payloadSize: 0,
+  rtpTimestamp: 0,
+  absSendTime: 0,
+};
+
+/** Feeds a call's start to a fresh estimator. */
+function callStart(trace: CallStart): void {
   const estimator = new BandwidthEstimator();
-  for (const packet of start) estimator.onPacket(packet);
+  const packet = callStartPacket;
+  for (let i = 0; i < trace.ssrc.length; i++) {
+    packet.ssrc = trace.ssrc[i];
+    packet.arrivalTimeMs = trace.arrivalMs[i];
+    packet.payloadSize = trace.size[i];
+    packet.rtpTimestamp = trace.rtp[i];
+    packet.absSendTime = trace.abs[i];
+    estimator.onPacket(packet);
+  }
   sink[0] += estimator.getEstimate();
 }
 
-let callStartRan = false;
-Deno.bench({
-  name: `${START_STREAMS} streams' first ${
-    START_MS / 1000
-  } s into one estimator (${start.length} packets)`,
-  group: "call start",
-  n: 10,
-  warmup: 2,
-  fn() {
-    callStartRan = true;
-    callStart();
-  },
-});
+const callStarts = [callStartTrace(100, 6000), callStartTrace(1000, 3000)];
+for (const trace of callStarts) {
+  Deno.bench({
+    name: `${trace.name} into one estimator (${trace.ssrc.length} packets)`,
+    group: "call start",
+    n: 5,
+    warmup: 1,
+    fn() {
+      trace.ran = true;
+      callStart(trace);
+    },
+  });
+}
 
 // The table's rows run one after another, so a burst of load on the shared machine can land on one
 // row and not the next. The summary alternates the field loop and each row, 1000 packets at a time,
@@ -242,17 +282,15 @@ function medianOf(values: Float64Array): number {
 }
 
 globalThis.addEventListener("unload", () => {
-  if (callStartRan) {
+  for (const trace of callStarts.filter((trace) => trace.ran)) {
     const runs = new Float64Array(5);
     for (let i = 0; i < runs.length; i++) {
       const t0 = performance.now();
-      callStart();
-      runs[i] = (performance.now() - t0) * 1e6 / start.length;
+      callStart(trace);
+      runs[i] = (performance.now() - t0) * 1e6 / trace.ssrc.length;
     }
     console.log(
-      `\n${START_STREAMS} streams' first ${START_MS / 1000} s: ${
-        medianOf(runs).toFixed(1)
-      } ns/packet, median of ${runs.length} runs`,
+      `\n${trace.name}: ${medianOf(runs).toFixed(1)} ns/packet, median of ${runs.length} runs`,
     );
   }
   const measured = rows.filter((row) => row.ran);

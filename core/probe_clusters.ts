@@ -32,7 +32,11 @@ const MET_A_QUEUE = -1;
  * so a probe appended only extends it: each evaluation scans the probes added since the last one
  * and closes the open cluster on a copy (a stream's first 2 s can hold hundreds of probes, each
  * evaluated). Dropping the oldest probe can move every boundary after it, so it starts the scan
- * afresh; a full list drops a quarter at once for that reason.
+ * afresh; a full list drops a quarter at once for that reason. The one drop that can happen at
+ * every probe — no cluster among 15 or more probes — rescans only until the new scan opens a
+ * cluster where the old one did (from there both scans are the same, and the old one found no
+ * cluster), and takes a single aggregate whose send deltas lie within a cluster bound of each other
+ * apart by its oldest delta alone (without it, it stays one aggregate).
  *
  * @example
  * ```ts
@@ -65,6 +69,26 @@ export class ProbeClusters {
   #recvSumUs = 0;
   #sizeSum = 0;
   #aboveMinDelta = 0;
+  // The smallest and largest send delta in the open aggregate (or bounds of them).
+  #lowUs = Infinity;
+  #highUs = -Infinity;
+
+  // Where the scan opened clusters: probes' sequence numbers (the oldest probe is #firstId), in a
+  // ring as long as the probe rings, ascending.
+  #firstId = 0;
+  #opened = new Float64Array(INITIAL_CAPACITY);
+  #openedHead = 0;
+  #openedLength = 0;
+  // After the no-cluster drop: the old scan's end (a sequence number; 0 when not rescanning), its
+  // open aggregate, and the clusters the rescan opened before it meets the old scan.
+  #rejoinUntil = 0;
+  #oldCount = 0;
+  #oldSendSumUs = 0;
+  #oldRecvSumUs = 0;
+  #oldSizeSum = 0;
+  #oldAboveMinDelta = 0;
+  #rescanOpened = new Float64Array(INITIAL_CAPACITY);
+  #rescanOpenedLength = 0;
 
   /** Number of probes held. */
   get length(): number {
@@ -118,12 +142,14 @@ export class ProbeClusters {
   #drop(count: number): void {
     this.#start = (this.#start + count) % this.#sendUs.length;
     this.#length -= count;
+    this.#firstId += count;
     this.#restartScan();
   }
 
   /** Removes every probe. */
   clear(): void {
     this.#start = 0;
+    this.#firstId += this.#length;
     this.#length = 0;
     this.#restartScan();
   }
@@ -136,37 +162,151 @@ export class ProbeClusters {
    */
   evaluate(): number {
     const capacity = this.#sendUs.length;
+    if (this.#rejoinUntil > 0) this.#rescan(capacity);
     for (let i = this.#scanned; i < this.#length; i++) {
-      const slot = (this.#start + i) % capacity;
-      const prev = (this.#start + i - 1) % capacity;
-      const sendDelta = this.#sendUs[slot] - this.#sendUs[prev];
-      const recvDelta = this.#recvUs[slot] - this.#recvUs[prev];
-      // Counted before the bounds check, so a delta that opens a new cluster counts for the old one.
-      if (sendDelta >= MIN_CLUSTER_DELTA_US && recvDelta >= MIN_CLUSTER_DELTA_US) {
-        this.#aboveMinDelta++;
-      }
-      if (this.#count > 0) {
-        const meanUs = Math.trunc(this.#sendSumUs / this.#count);
-        if (Math.abs(sendDelta - meanUs) >= CLUSTER_BOUND_US) {
-          this.#close(this.#openClusterRate());
-          this.#resetAggregate();
-        }
-      }
-      this.#sendSumUs += sendDelta;
-      this.#recvSumUs += recvDelta;
-      this.#sizeSum += this.#sizes[slot];
-      this.#count++;
+      if (this.#take(i, capacity)) this.#noteOpened(this.#firstId + i);
     }
     if (this.#length > this.#scanned) this.#scanned = this.#length;
     // The open cluster ends here for this evaluation only: later probes may still extend it.
     const open = this.#openClusterRate();
     this.#clusterCount = open === NOT_A_CLUSTER ? this.#closed : this.#closed + 1;
     const bestBps = !this.#scanStopped && open > this.#bestBps ? open : this.#bestBps;
-    if (this.#clusterCount === 0 && this.#length >= MAX_PROBE_PACKETS) this.dropOldest();
+    if (this.#clusterCount === 0 && this.#length >= MAX_PROBE_PACKETS) this.#dropUnclustered();
     return bestBps;
   }
 
+  // Takes the delta into probe `i` into the open aggregate; returns whether it opened a new one.
+  #take(i: number, capacity: number): boolean {
+    const slot = (this.#start + i) % capacity;
+    const prev = (this.#start + i - 1) % capacity;
+    const sendDelta = this.#sendUs[slot] - this.#sendUs[prev];
+    const recvDelta = this.#recvUs[slot] - this.#recvUs[prev];
+    // Counted before the bounds check, so a delta that opens a new cluster counts for the old one.
+    if (sendDelta >= MIN_CLUSTER_DELTA_US && recvDelta >= MIN_CLUSTER_DELTA_US) {
+      this.#aboveMinDelta++;
+    }
+    let opened = false;
+    if (this.#count > 0) {
+      const meanUs = Math.trunc(this.#sendSumUs / this.#count);
+      if (Math.abs(sendDelta - meanUs) >= CLUSTER_BOUND_US) {
+        this.#close(this.#openClusterRate());
+        this.#resetAggregate();
+        opened = true;
+      }
+    }
+    if (sendDelta < this.#lowUs) this.#lowUs = sendDelta;
+    if (sendDelta > this.#highUs) this.#highUs = sendDelta;
+    this.#sendSumUs += sendDelta;
+    this.#recvSumUs += recvDelta;
+    this.#sizeSum += this.#sizes[slot];
+    this.#count++;
+    return opened;
+  }
+
+  // No cluster formed: drops the oldest probe, keeping what the next scan needs to meet this one.
+  #dropUnclustered(): void {
+    if (this.#openedLength === 0 && this.#highUs - this.#lowUs < CLUSTER_BOUND_US) {
+      this.#dropFromBand();
+      return;
+    }
+    const until = this.#firstId + this.#scanned;
+    const count = this.#count;
+    const sendSumUs = this.#sendSumUs;
+    const recvSumUs = this.#recvSumUs;
+    const sizeSum = this.#sizeSum;
+    const aboveMinDelta = this.#aboveMinDelta;
+    const openedHead = this.#openedHead;
+    const openedLength = this.#openedLength;
+    this.dropOldest();
+    this.#openedHead = openedHead;
+    this.#openedLength = openedLength;
+    this.#rejoinUntil = until;
+    this.#oldCount = count;
+    this.#oldSendSumUs = sendSumUs;
+    this.#oldRecvSumUs = recvSumUs;
+    this.#oldSizeSum = sizeSum;
+    this.#oldAboveMinDelta = aboveMinDelta;
+    this.#rescanOpenedLength = 0;
+  }
+
+  // The scan is one aggregate whose send deltas lie less than a cluster bound apart: no mean of
+  // any run of them is a bound away from any of them, so without its oldest delta it is still one
+  // aggregate, and only that delta leaves its sums.
+  #dropFromBand(): void {
+    const capacity = this.#sendUs.length;
+    const first = this.#start;
+    const second = (first + 1) % capacity;
+    const sendDelta = this.#sendUs[second] - this.#sendUs[first];
+    const recvDelta = this.#recvUs[second] - this.#recvUs[first];
+    if (sendDelta >= MIN_CLUSTER_DELTA_US && recvDelta >= MIN_CLUSTER_DELTA_US) {
+      this.#aboveMinDelta--;
+    }
+    this.#sendSumUs -= sendDelta;
+    this.#recvSumUs -= recvDelta;
+    this.#sizeSum -= this.#sizes[second];
+    this.#count--;
+    this.#start = second;
+    this.#length--;
+    this.#firstId++;
+    this.#scanned--;
+  }
+
+  // Scans from the oldest probe until it opens a cluster at a probe where the old scan opened one.
+  // From there the two scans are the same: the old one's clusters there, none of which formed a
+  // cluster, and its open aggregate at its end are this scan's.
+  #rescan(capacity: number): void {
+    const firstId = this.#firstId;
+    const end = this.#rejoinUntil - firstId;
+    this.#rejoinUntil = 0;
+    let i = this.#scanned;
+    for (; i < end; i++) {
+      if (!this.#take(i, capacity)) continue;
+      const id = firstId + i;
+      // The old scan's openings before this probe are not this scan's.
+      while (this.#openedLength > 0 && this.#opened[this.#openedHead] < id) this.#shiftOpened();
+      if (this.#openedLength > 0 && this.#opened[this.#openedHead] === id) {
+        this.#count = this.#oldCount;
+        this.#sendSumUs = this.#oldSendSumUs;
+        this.#recvSumUs = this.#oldRecvSumUs;
+        this.#sizeSum = this.#oldSizeSum;
+        this.#aboveMinDelta = this.#oldAboveMinDelta;
+        this.#lowUs = -Infinity; // not kept: no band is known
+        this.#highUs = Infinity;
+        for (let k = this.#rescanOpenedLength - 1; k >= 0; k--) {
+          this.#unshiftOpened(this.#rescanOpened[k]);
+        }
+        this.#scanned = end;
+        return;
+      }
+      this.#rescanOpened[this.#rescanOpenedLength++] = id;
+    }
+    // Never met: this scan's openings replace the old ones.
+    this.#openedLength = 0;
+    for (let k = 0; k < this.#rescanOpenedLength; k++) this.#noteOpened(this.#rescanOpened[k]);
+    this.#scanned = i;
+  }
+
+  #noteOpened(id: number): void {
+    const ring = this.#opened;
+    ring[(this.#openedHead + this.#openedLength) % ring.length] = id;
+    this.#openedLength++;
+  }
+
+  #shiftOpened(): void {
+    this.#openedHead = (this.#openedHead + 1) % this.#opened.length;
+    this.#openedLength--;
+  }
+
+  #unshiftOpened(id: number): void {
+    const ring = this.#opened;
+    this.#openedHead = (this.#openedHead + ring.length - 1) % ring.length;
+    ring[this.#openedHead] = id;
+    this.#openedLength++;
+  }
+
   #restartScan(): void {
+    this.#rejoinUntil = 0;
+    this.#openedLength = 0;
     this.#scanned = 1;
     this.#closed = 0;
     this.#scanStopped = false;
@@ -175,6 +315,8 @@ export class ProbeClusters {
   }
 
   #resetAggregate(): void {
+    this.#lowUs = Infinity;
+    this.#highUs = -Infinity;
     this.#count = 0;
     this.#sendSumUs = 0;
     this.#recvSumUs = 0;
@@ -206,6 +348,13 @@ export class ProbeClusters {
     this.#recvUs = recvUs;
     this.#sizes = sizes;
     this.#start = 0;
+    const opened = new Float64Array(capacity * 2);
+    for (let i = 0; i < this.#openedLength; i++) {
+      opened[i] = this.#opened[(this.#openedHead + i) % capacity];
+    }
+    this.#opened = opened;
+    this.#openedHead = 0;
+    this.#rescanOpened = new Float64Array(capacity * 2);
   }
 
   // What the open cluster gives if it ends here: its min(send, receive) rate in bps (0 when a

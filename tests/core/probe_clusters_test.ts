@@ -270,7 +270,7 @@ function checkAgainstFullScan(
   runs: number,
   operations: number,
   seed: number,
-  spacing: "steady" | "mixed" | "runs" = "steady",
+  spacing: "steady" | "mixed" | "runs" | "interleaved" = "steady",
 ): void {
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   for (let run = 0; run < runs; run++) {
@@ -279,7 +279,9 @@ function checkAgainstFullScan(
     let sendUs = 0, recvUs = 5_000_000;
     // Runs of steady spacing with jumps between them, queued arrivals now and then.
     let step = 2000 + Math.floor(random() * 8000);
-    let kind = 4; // steady
+    let kind = spacing === "interleaved" ? 5 : 4; // steady
+    // Interleaved: streams of one sender in turn, their send clocks offset, a frame at a time.
+    let turn = 0, streams = 2, frameLeft = 0, frameSendUs = 0, frameRecvUs = 5_000_000;
     for (let op = 0; op < operations; op++) {
       const r = random();
       if (r < 0.02 * 400 / operations) {
@@ -295,7 +297,19 @@ function checkAgainstFullScan(
         if (spacing === "mixed" || (spacing === "runs" && random() < 0.15)) {
           kind = Math.floor(random() * 5);
         }
-        if (kind === 0) {
+        if (kind === 5) {
+          if (frameLeft-- <= 0) {
+            // Long frames hold the list in one aggregate (no cluster among hundreds of probes);
+            // the jump to the next one opens a new aggregate.
+            frameLeft = 20 + Math.floor(random() * 300);
+            streams = 2 + Math.floor(random() * 3);
+            frameSendUs += random() < 0.5 ? 1000 + Math.floor(random() * 1000) : 20_000;
+            frameRecvUs += 1000 + Math.floor(random() * 20_000);
+          }
+          turn = (turn + 1) % streams;
+          sendUs = frameSendUs + turn * (900 + Math.floor(random() * 200));
+          recvUs = frameRecvUs + turn * 915 + Math.floor(random() * 50);
+        } else if (kind === 0) {
           recvUs += Math.floor(random() * 2000); // the same send time
         } else if (kind === 1) {
           const jumpUs = 2500 + Math.floor(random() * 30_000);
@@ -344,4 +358,5 @@ Deno.test("ProbeClusters.evaluate() gives what a full scan gives while interleav
   checkAgainstFullScan(200, 400, 13, "mixed");
   checkAgainstFullScan(200, 400, 19, "runs");
   checkAgainstFullScan(3, 4000, 17, "runs");
+  checkAgainstFullScan(100, 1000, 23, "interleaved");
 });
