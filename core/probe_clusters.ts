@@ -30,13 +30,14 @@ const MET_A_QUEUE = -1;
  * Keeps candidate probe packets and evaluates their clusters. Clusters are evaluated as they are
  * formed, so nothing is allocated. The split into clusters is one scan from the oldest probe on,
  * so a probe appended only extends it: each evaluation scans the probes added since the last one
- * and closes the open cluster on a copy (a stream's first 2 s can hold hundreds of probes, each
- * evaluated). Dropping the oldest probe can move every boundary after it, so it starts the scan
- * afresh; a full list drops a quarter at once for that reason. The one drop that can happen at
+ * and rates the open cluster without closing it (a stream's first 2 s can hold hundreds of probes,
+ * each evaluated). Dropping the oldest probe can move every boundary after it, so it starts the
+ * scan afresh; a full list drops a quarter at once for that reason. The one drop that can happen at
  * every probe — no cluster among 15 or more probes — rescans only until the new scan opens a
  * cluster where the old one did (from there both scans are the same, and the old one found no
- * cluster), and takes a single aggregate whose send deltas lie within a cluster bound of each other
- * apart by its oldest delta alone (without it, it stays one aggregate).
+ * cluster); and when the scan is a single aggregate whose send deltas all lie less than a cluster
+ * bound apart, it only takes the oldest delta out of the sums (without it, it is still one
+ * aggregate).
  *
  * @example
  * ```ts
