@@ -38,7 +38,10 @@ export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
    * Entries the shared ring holds (a power of two): packets and calls written and not yet read by
    * the worker. Beyond it they wait in a queue on the receiving thread; past 8 × `maxPendingRecords`
    * of those, or when the worker reads nothing for `workerTimeoutMs` (real time), a `Coordinator`
-   * on the receiving thread takes over.
+   * on the receiving thread takes over. It replays everything the worker had not read before it
+   * returns, so a worker that fell that far behind stalls the receiving thread for as long as that
+   * backlog takes (about 2 million entries by default: seconds); a lower `maxPendingRecords`
+   * bounds the stall, at the cost of giving up on a worker sooner.
    *
    * @default {65536}
    */
