@@ -87,16 +87,23 @@ export class EntrySpill {
   }
 
   /**
-   * Hands every entry to `reader`, oldest first, and empties the spill.
+   * Hands the oldest entries to `reader`, oldest first, and removes them.
    *
    * @param reader Takes them.
    * @param onError Receives what `reader` throws for an entry; the next entry follows.
+   * @param max Reads at most this many.
+   * @returns Entries read.
    */
-  read(reader: EntryReader, onError: (error: unknown) => void): void {
-    for (let ring = this.#rings.shift(); ring !== undefined; ring = this.#rings.shift()) {
-      ring.read(reader, onError);
+  read(reader: EntryReader, onError: (error: unknown) => void, max = Infinity): number {
+    let read = 0;
+    while (this.#length > 0 && read < max) {
+      const oldest = this.#rings.peek()!;
+      const count = oldest.read(reader, onError, max - read);
+      read += count;
+      this.#length -= count;
+      if (oldest.available() === 0 && oldest !== this.#tail) this.#spare = this.#rings.shift();
+      else if (oldest.available() === 0) break; // the tail, drained: the spill is empty
     }
-    this.#tail = undefined;
-    this.#length = 0;
+    return read;
   }
 }

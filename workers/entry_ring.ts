@@ -232,11 +232,13 @@ export class EntryRing {
    * @param reader Takes them.
    * @param onError Receives what `reader` throws for an entry, and the next entry follows; without
    * it, a throw leaves every entry unreleased.
+   * @param max Reads at most this many, the oldest.
    * @returns Entries read.
    */
-  read(reader: EntryReader, onError?: (error: unknown) => void): number {
+  read(reader: EntryReader, onError?: (error: unknown) => void, max = Infinity): number {
     const values = this.values;
-    const count = this.available();
+    const available = this.available();
+    const count = available < max ? available : max;
     for (let i = 0; i < count; i++) {
       if (onError === undefined) readEntry(reader, this.kindAt(i), values, this.offsetOf(i));
       else {

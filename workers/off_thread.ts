@@ -28,7 +28,8 @@ import {
   type CoordinatorOptions,
   type CoordinatorStats,
 } from "./coordinator.ts";
-import { WorkerBackend } from "./off_thread_worker_backend.ts";
+import { HandOverTime, WorkerBackend } from "./off_thread_worker_backend.ts";
+import { unrefTimers } from "./clock.ts";
 import type { PacketInfo } from "../core/types.ts";
 import type { ReceiveCoordinator } from "./receive_coordinator.ts";
 
@@ -38,10 +39,9 @@ export interface OffThreadCoordinatorOptions extends CoordinatorOptions {
    * Entries the shared ring holds (a power of two): packets and calls written and not yet read by
    * the worker. Beyond it they wait in a queue on the receiving thread; past 8 × `maxPendingRecords`
    * of those, or when the worker reads nothing for `workerTimeoutMs` (real time), a `Coordinator`
-   * on the receiving thread takes over. It replays everything the worker had not read before it
-   * returns, so a worker that fell that far behind stalls the receiving thread for as long as that
-   * backlog takes (about 2 million entries by default: seconds); a lower `maxPendingRecords`
-   * bounds the stall, at the cost of giving up on a worker sooner.
+   * on the receiving thread takes over. It replays everything the worker had not read, and what
+   * arrives meanwhile, a few milliseconds per turn of the event loop; estimates and stats come from
+   * it at once, and `flush()` resolves once the replay has passed it.
    *
    * @default {65536}
    */
@@ -245,12 +245,18 @@ export class OffThreadCoordinator implements ReceiveCoordinator {
   // The one place the backend changes. The worker died, stalled or fell behind, and was ended: a
   // coordinator on this thread takes over from what the worker had not read.
   #failOver(worker: WorkerBackend, error: string): void {
-    const local = new Coordinator(this.#options);
-    this.#backend = local;
+    const time = new HandOverTime(
+      this.#options.clock ?? COORDINATOR_DEFAULTS.clock,
+      this.#options.timers ?? unrefTimers,
+    );
+    const local = new Coordinator({ ...this.#options, clock: time, timers: time });
     callSafely(
       () => this.#options.onEvent?.({ type: "coordinator-failed", error }),
       this.#onError,
     );
-    worker.handOver(local);
+    worker.handOver(local, time, () => {
+      if (this.#backend === worker) this.#backend = local;
+      time.finish();
+    });
   }
 }

@@ -8,7 +8,8 @@
  * Entries that find the ring full wait in a spill of more entry rings on the receiving thread. A
  * worker that dies, reads nothing for `workerTimeoutMs` (real time), or falls 8 ×
  * `maxPendingRecords` entries behind is ended, and {@linkcode WorkerBackend.handOver} gives a
- * coordinator on this thread everything it had not read.
+ * coordinator on this thread everything it had not read, a few milliseconds of it per turn of the
+ * event loop, with what arrives meanwhile queued behind it.
  *
  * @module
  */
@@ -66,15 +67,19 @@ export interface WorkerBackendWiring {
 }
 
 /**
- * `running` until `close()` (`closing` while the worker closes its coordinator) or a failure;
- * `ended` once the worker is terminated.
+ * `running` until `close()` (`closing` while the worker closes its coordinator) or a failure
+ * (`failed` until the front end calls `handOver`, `handing-over` while the backlog is replayed);
+ * `ended` once the worker is terminated and nothing is left to replay.
  */
-type WorkerState = "running" | "closing" | "ended";
+type WorkerState = "running" | "closing" | "failed" | "handing-over" | "ended";
 
 const CLOSE_WAIT_MS = 2000;
 // Entries that may wait on the receiving thread for a worker that is reading: this many times
 // `maxPendingRecords`.
 const SPILL_FACTOR = 8;
+// A hand-over replays for this long per turn of the event loop, checking the time this often.
+const HAND_OVER_SLICE_MS = 5;
+const HAND_OVER_CHUNK = 512;
 let bundledUrl: string | undefined;
 
 /** Where the coordinator worker's code comes from, per the `workerSources` option. */
@@ -131,6 +136,11 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   #lastReleased = 0;
   #progressAtMs = performance.now();
   #onClosed: (() => void) | undefined;
+  // The hand-over: the coordinator that takes over, what replays into it, the next slice's timer.
+  #successor: Coordinator | undefined;
+  #replay: Replay | undefined;
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  #onCaughtUp: (() => void) | undefined;
 
   /**
    * Creates the ring, starts the worker and the flush timer.
@@ -176,6 +186,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   /** This worker and those of its host, as of the latest snapshot; 0 once closing or ended. */
   get liveWorkers(): number {
+    if (this.#state === "handing-over") return this.#successor!.liveWorkers;
     if (this.#state !== "running") return 0;
     return 1 + (this.#snapshot?.stats.liveWorkers ?? 0);
   }
@@ -250,6 +261,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns bps; 0 without a valid estimate or active stream.
    */
   getEstimate(): number {
+    if (this.#state === "handing-over") return this.#successor!.getEstimate();
     return this.#estimateBps;
   }
 
@@ -259,6 +271,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns Ascending.
    */
   getSSRCs(): number[] {
+    if (this.#state === "handing-over") return this.#successor!.getSSRCs();
     return [...this.#ssrcs];
   }
 
@@ -268,6 +281,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns Ascending.
    */
   activeSSRCs(): readonly number[] {
+    if (this.#state === "handing-over") return this.#successor!.activeSSRCs();
     return this.#ssrcs;
   }
 
@@ -278,13 +292,17 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns Typed figures.
    */
   stats(): CoordinatorStats {
+    const waiting = this.#ring.capacity - this.#ring.free() + this.#spill.length;
+    if (this.#state === "handing-over") {
+      const stats = this.#successor!.stats();
+      return { ...stats, pendingRecords: stats.pendingRecords + waiting };
+    }
     const stats = this.#snapshot?.stats ?? emptyStats(this.#options);
     return {
       ...stats,
       estimateBps: this.#estimateBps || undefined,
       liveWorkers: this.liveWorkers,
-      pendingRecords: stats.pendingRecords + this.#ring.capacity - this.#ring.free() +
-        this.#spill.length,
+      pendingRecords: stats.pendingRecords + waiting,
       streams: stats.streams.map((stream) => ({ ...stream })),
     };
   }
@@ -296,6 +314,15 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
    * @returns A promise that resolves once everything is released.
    */
   close(): Promise<void> {
+    if (this.#state === "handing-over") {
+      // What is not replayed yet goes, as a coordinator's close drops what it has not flushed.
+      if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
+      this.#timers.clearInterval(this.#timer);
+      this.#state = "ended";
+      for (const resolve of this.#flushes.values()) resolve();
+      this.#flushes.clear();
+      return this.#successor!.close();
+    }
     this.#state = "closing";
     this.#timers.clearInterval(this.#timer);
     for (const resolve of this.#flushes.values()) resolve();
@@ -315,20 +342,60 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   }
 
   /**
-   * After a failure: replays into `to`, oldest first, every entry the worker had not read, then
-   * settles each pending flush once `to` has flushed. `to` starts without the worker's state: the
-   * estimate restarts.
+   * After a failure: replays into `to`, oldest first, every entry the worker had not read and
+   * every call made since, a slice of at most a few milliseconds per turn of the event loop, so
+   * that a deep backlog does not stall this thread. Meanwhile calls queue behind the backlog as
+   * before, the flush timer keeps adding its ticks, `to` runs on the replayed entries' time, and
+   * estimates and stats come from `to`. A backlog that grows past the limit anyway is replayed at
+   * once. Each flush settles once `to` has replayed and flushed up to it.
    *
-   * @param to The coordinator that takes over on this thread.
+   * @param to The coordinator that takes over, made with `time` as its clock and timers; it starts
+   * without the worker's state, so the estimate restarts.
+   * @param time Its clock and timers: the replayed time until the hand-over is done.
+   * @param onCaughtUp Called once nothing is left to replay: calls may then go to `to` directly.
    */
-  handOver(to: Coordinator): void {
-    const replay = new Replay(to);
+  handOver(to: Coordinator, time: HandOverTime, onCaughtUp: () => void): void {
+    this.#successor = to;
+    this.#replay = new Replay(to, time, this.#flushes);
+    this.#onCaughtUp = onCaughtUp;
+    this.#state = "handing-over";
+    this.#pump();
+  }
+
+  // One slice of the hand-over; the next one after a turn of the event loop.
+  #pump(): void {
+    this.#pumpTimer = undefined;
+    if (this.#state !== "handing-over") return;
+    const deadline = performance.now() + HAND_OVER_SLICE_MS;
+    do {
+      if (this.#replaySome(HAND_OVER_CHUNK) === 0) {
+        this.#finishHandOver();
+        return;
+      }
+    } while (performance.now() < deadline);
+    // Not unreffed: flushes wait on it.
+    this.#pumpTimer = setTimeout(() => this.#pump(), 0);
+  }
+
+  // Replays the oldest `max` entries at most: the ring's, then the spill's (newer).
+  #replaySome(max: number): number {
     const onError = (error: unknown) => report(this.#onError, error);
     this.#ring.publish(); // The worker is gone: what was committed is all there is to read.
-    this.#ring.read(replay, onError);
-    this.#spill.read(replay, onError);
+    let read = this.#ring.read(this.#replay!, onError, max);
+    if (read < max) read += this.#spill.read(this.#replay!, onError, max - read);
+    return read;
+  }
+
+  #finishHandOver(): void {
+    if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    this.#timers.clearInterval(this.#timer);
+    this.#state = "ended";
+    // Flushes whose entries the worker read but never answered.
+    const to = this.#successor!;
     for (const resolve of this.#flushes.values()) to.flush().then(resolve, resolve);
     this.#flushes.clear();
+    this.#onCaughtUp!();
   }
 
   // The ring while nothing waits behind it and it has room; the spill otherwise, so order holds.
@@ -346,7 +413,13 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
     // A burst the worker works through is no reason to give up on it (taking over here replays
     // the whole backlog on this thread); a backlog this deep is: memory must stay bounded.
     if (this.#spill.length > SPILL_FACTOR * this.#maxPending) {
-      this.#fail(`coordinator worker fell ${this.#spill.length} entries behind`);
+      if (this.#state === "handing-over") {
+        // This thread does not keep up either: memory must stay bounded.
+        while (this.#replaySome(1 << 16) > 0);
+        this.#finishHandOver();
+      } else {
+        this.#fail(`coordinator worker fell ${this.#spill.length} entries behind`);
+      }
     }
   }
 
@@ -361,6 +434,10 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   // Moves what waited for ring space into the ring, publishes, and wakes the worker.
   #send(): void {
     const ring = this.#ring;
+    if (this.#state !== "running") {
+      ring.publish(); // for the hand-over's replay
+      return;
+    }
     // Read before publishing: the worker may drain and release everything before we wait.
     const released = ring.released;
     this.#spill.moveInto(ring);
@@ -377,6 +454,10 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   }
 
   #tick(): void {
+    if (this.#state === "handing-over") {
+      this.#write(ENTRY_TICK, this.#clock.nowMs(), 0);
+      return;
+    }
     if (this.#state !== "running") return;
     // A worker that keeps entries waiting without reading any for workerTimeoutMs hangs.
     const nowMs = performance.now();
@@ -442,7 +523,9 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   // The worker died, hangs or lags: end it and tell the front end, once.
   #fail(error: string): void {
     if (this.#state !== "running") return;
-    this.#end();
+    // The flush timer stays: its ticks go on into the queue the hand-over replays.
+    this.#state = "failed";
+    this.#worker.terminate();
     this.#onFailed(error);
   }
 
@@ -460,22 +543,32 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 /** Entries into a coordinator on this thread, as the worker would have run them. */
 class Replay implements EntryReader {
   readonly #to: Coordinator;
+  readonly #time: HandOverTime;
+  readonly #flushes: Map<number, () => void>;
 
-  constructor(to: Coordinator) {
+  constructor(to: Coordinator, time: HandOverTime, flushes: Map<number, () => void>) {
     this.#to = to;
+    this.#time = time;
+    this.#flushes = flushes;
   }
 
   packet(packet: PacketInfo, nowMs: number): void {
     this.#to.onCheckedPacket(packet, nowMs); // Checked when it was written.
   }
 
-  // The periodic step, which the coordinator here runs as a flush.
-  tick(): void {
-    this.#to.flush().catch(() => {});
+  // The periodic step, at the time it was written.
+  tick(nowMs: number): void {
+    this.#time.at(nowMs);
+    this.#time.tick();
   }
 
-  flush(): void {
-    this.tick();
+  flush(id: number, nowMs: number): void {
+    this.#time.at(nowMs);
+    const resolve = this.#flushes.get(id);
+    this.#flushes.delete(id);
+    const done = this.#to.flush();
+    if (resolve) done.then(resolve, resolve);
+    else done.catch(() => {});
   }
 
   removeStream(ssrc: number): void {
@@ -486,8 +579,109 @@ class Replay implements EntryReader {
     this.#to.setRtt(rttMs);
   }
 
-  setMaxDesiredBitrate(bitrateBps: number): void {
+  setMaxDesiredBitrate(bitrateBps: number, nowMs: number): void {
+    this.#time.at(nowMs);
     this.#to.setMaxDesiredBitrate(bitrateBps);
+  }
+}
+
+/**
+ * The clock and timers of a coordinator that takes over from a failed worker: while the backlog is
+ * replayed, the time of the replayed entries and no timer of its own (the replayed ticks run its
+ * periodic step); once it has caught up, the real clock and timers.
+ *
+ * @example
+ * ```ts
+ * import { HandOverTime } from "./off_thread_worker_backend.ts";
+ * import assert from "node:assert/strict";
+ * let started = 0;
+ * const time = new HandOverTime({ nowMs: () => 5000 }, {
+ *   setInterval: () => ++started,
+ *   clearInterval() {},
+ * });
+ * let ticks = 0;
+ * time.setInterval(() => ticks++, 20);
+ * time.at(1000);
+ * time.tick();
+ * assert.deepEqual([time.nowMs(), ticks, started], [1000, 1, 0]);
+ * time.finish();
+ * assert.deepEqual([time.nowMs(), started], [5000, 1]);
+ * ```
+ */
+export class HandOverTime implements Clock, Timers {
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  #replaying = true;
+  #replayMs: number;
+  #tick: (() => void) | undefined;
+  #intervalMs = 0;
+  #handle: unknown;
+  #stopped = false;
+
+  /**
+   * Creates it replaying, at the real clock's time.
+   *
+   * @param clock The real clock.
+   * @param timers The real timers.
+   */
+  constructor(clock: Clock, timers: Timers) {
+    this.#clock = clock;
+    this.#timers = timers;
+    this.#replayMs = clock.nowMs();
+  }
+
+  /**
+   * The replayed time, then the real one.
+   *
+   * @returns ms.
+   */
+  nowMs(): number {
+    return this.#replaying ? this.#replayMs : this.#clock.nowMs();
+  }
+
+  /**
+   * Holds the coordinator's periodic step until {@linkcode HandOverTime.finish}.
+   *
+   * @param callback The step.
+   * @param ms Its interval.
+   * @returns A handle for `clearInterval`.
+   */
+  setInterval(callback: () => void, ms: number): unknown {
+    this.#tick = callback;
+    this.#intervalMs = ms;
+    return this;
+  }
+
+  /**
+   * Stops the periodic step, started or not.
+   *
+   * @param _handle Ignored: there is one.
+   */
+  clearInterval(_handle: unknown): void {
+    this.#stopped = true;
+    if (this.#handle !== undefined) this.#timers.clearInterval(this.#handle);
+  }
+
+  /**
+   * Sets the replayed time.
+   *
+   * @param ms The time a replayed entry was written at.
+   */
+  at(ms: number): void {
+    this.#replayMs = ms;
+  }
+
+  /** Runs the periodic step, for a replayed tick. */
+  tick(): void {
+    this.#tick?.();
+  }
+
+  /** The backlog is replayed: the real clock from now on, and the step on the real timers. */
+  finish(): void {
+    this.#replaying = false;
+    if (!this.#stopped && this.#tick !== undefined) {
+      this.#handle = this.#timers.setInterval(this.#tick, this.#intervalMs);
+    }
   }
 }
 

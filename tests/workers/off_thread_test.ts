@@ -254,6 +254,81 @@ Deno.test("OffThreadCoordinator replays a backlog several spill rings long when 
   assert.equal(coordinator.liveWorkers, 0);
 });
 
+Deno.test("OffThreadCoordinator replays a dead worker's backlog a slice at a time, not in one stall", async () => {
+  const packets = generateTrace({
+    streams: Array.from({ length: 16 }, (_, i) => ({ ssrc: 0x100 + i, bitrateBps: 2_000_000 })),
+    durationMs: 60_000,
+    capacityBps: () => 40_000_000,
+    absSendTime: true,
+  });
+  let pendingAtFailure = -1;
+  const pendingLater: number[] = [];
+  const coordinator: OffThreadCoordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerFactory: () =>
+      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => {
+      if (event.type !== "coordinator-failed") return;
+      pendingAtFailure = coordinator.stats().pendingRecords;
+      // Runs at this thread's next turn, which comes while the replay is still under way.
+      setTimeout(() => pendingLater.push(coordinator.stats().pendingRecords), 0);
+    },
+  });
+  const local = new Coordinator({ host: "inline", timers: manualTimers });
+  for (const packet of packets) {
+    coordinator.onPacket(packet);
+    local.onPacket(packet);
+  }
+  for (let i = 0; i < 100 && pendingLater.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(packets.length > 100_000);
+  assert.equal(pendingAtFailure, packets.length); // the worker died before reading any
+  assert.ok(
+    pendingLater[0] > 0 && pendingLater[0] < packets.length,
+    `${pendingLater[0]} of ${packets.length} entries left at the next turn`,
+  );
+  await coordinator.flush();
+  await local.flush();
+  assert.equal(coordinator.stats().packets, packets.length);
+  assert.equal(coordinator.stats().pendingRecords, 0);
+  assert.equal(coordinator.getEstimate(), local.getEstimate());
+  await coordinator.close();
+  await local.close();
+  assert.equal(coordinator.liveWorkers, 0);
+});
+
+Deno.test("OffThreadCoordinator.close() during a hand-over ends it and later calls throw", async () => {
+  const events: CoordinatorEvent[] = [];
+  const packets = generateTrace({
+    streams: Array.from({ length: 16 }, (_, i) => ({ ssrc: 0x100 + i, bitrateBps: 2_000_000 })),
+    durationMs: 60_000,
+    capacityBps: () => 40_000_000,
+    absSendTime: true,
+  });
+  const coordinator = new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerFactory: () =>
+      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    onEvent: (event) => events.push(event),
+  });
+  for (const packet of packets) coordinator.onPacket(packet);
+  const flushed = coordinator.flush();
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(events.length, 1);
+  await coordinator.close();
+  await flushed; // settled by the close, not left pending
+  assert.ok(coordinator.stats().packets < packets.length); // the rest was dropped
+  assert.equal(coordinator.liveWorkers, 0);
+  assert.throws(() => coordinator.onPacket(packets[0]), CoordinatorClosedError);
+});
+
 Deno.test("OffThreadCoordinator rejects bad options and packets on the receiving thread", async () => {
   assert.throws(
     () => new OffThreadCoordinator({ ringCapacity: 1000 }),
