@@ -37,6 +37,38 @@ function longTrace(): PacketInfo[] {
   });
 }
 
+// 16 streams for a minute, over 100,000 packets: a backlog whose replay takes many slices.
+function wideTrace(): PacketInfo[] {
+  return generateTrace({
+    streams: Array.from({ length: 16 }, (_, i) => ({ ssrc: 0x100 + i, bitrateBps: 2_000_000 })),
+    durationMs: 60_000,
+    capacityBps: () => 40_000_000,
+    absSendTime: true,
+  });
+}
+
+// A worker that dies on its first message, as one that crashed would.
+const dyingWorker = () =>
+  new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" });
+
+// An inline off-thread coordinator whose worker dies, with a ring of 64 entries.
+function dyingCoordinator(events: CoordinatorEvent[]): OffThreadCoordinator {
+  return new OffThreadCoordinator({
+    host: "inline",
+    timers: manualTimers,
+    ringCapacity: 64,
+    workerFactory: dyingWorker,
+    onEvent: (event) => events.push(event),
+  });
+}
+
+// The death is noticed between turns of the event loop.
+async function untilFailed(events: CoordinatorEvent[]): Promise<void> {
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 for (const absSendTime of [true, false]) {
   const label = absSendTime ? "abs-send-time" : "RTP timestamps";
   Deno.test(`OffThreadCoordinator gives a Coordinator's estimates and REMBs on every host (${label})`, async (t) => {
@@ -168,8 +200,7 @@ Deno.test("OffThreadCoordinator.setRtt() throws CoordinatorClosedError after clo
   const coordinator = new OffThreadCoordinator({
     host: "inline",
     timers: manualTimers,
-    workerFactory: () =>
-      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    workerFactory: dyingWorker,
     onEvent: (event) => events.push(event),
   });
   for (let i = 0; i < 100 && events.length === 0; i++) {
@@ -228,22 +259,13 @@ Deno.test("OffThreadCoordinator keeps the order of a backlog several spill rings
 Deno.test("OffThreadCoordinator replays a backlog several spill rings long when its worker dies", async () => {
   const events: CoordinatorEvent[] = [];
   const packets = longTrace();
-  const coordinator = new OffThreadCoordinator({
-    host: "inline",
-    timers: manualTimers,
-    ringCapacity: 64,
-    workerFactory: () =>
-      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
-    onEvent: (event) => events.push(event),
-  });
+  const coordinator = dyingCoordinator(events);
   const local = new Coordinator({ host: "inline", timers: manualTimers });
   for (const packet of packets) {
     coordinator.onPacket(packet);
     local.onPacket(packet);
   }
-  for (let i = 0; i < 100 && events.length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await untilFailed(events);
   assert.equal(events.length, 1);
   await coordinator.flush();
   await local.flush();
@@ -255,20 +277,14 @@ Deno.test("OffThreadCoordinator replays a backlog several spill rings long when 
 });
 
 Deno.test("OffThreadCoordinator replays a dead worker's backlog a slice at a time, not in one stall", async () => {
-  const packets = generateTrace({
-    streams: Array.from({ length: 16 }, (_, i) => ({ ssrc: 0x100 + i, bitrateBps: 2_000_000 })),
-    durationMs: 60_000,
-    capacityBps: () => 40_000_000,
-    absSendTime: true,
-  });
+  const packets = wideTrace();
   let pendingAtFailure = -1;
   const pendingLater: number[] = [];
   const coordinator: OffThreadCoordinator = new OffThreadCoordinator({
     host: "inline",
     timers: manualTimers,
     ringCapacity: 64,
-    workerFactory: () =>
-      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
+    workerFactory: dyingWorker,
     onEvent: (event) => {
       if (event.type !== "coordinator-failed") return;
       pendingAtFailure = coordinator.stats().pendingRecords;
@@ -302,25 +318,11 @@ Deno.test("OffThreadCoordinator replays a dead worker's backlog a slice at a tim
 
 Deno.test("OffThreadCoordinator.close() during a hand-over ends it and later calls throw", async () => {
   const events: CoordinatorEvent[] = [];
-  const packets = generateTrace({
-    streams: Array.from({ length: 16 }, (_, i) => ({ ssrc: 0x100 + i, bitrateBps: 2_000_000 })),
-    durationMs: 60_000,
-    capacityBps: () => 40_000_000,
-    absSendTime: true,
-  });
-  const coordinator = new OffThreadCoordinator({
-    host: "inline",
-    timers: manualTimers,
-    ringCapacity: 64,
-    workerFactory: () =>
-      new Worker(new URL("./_dying_worker.ts", import.meta.url), { type: "module" }),
-    onEvent: (event) => events.push(event),
-  });
+  const packets = wideTrace();
+  const coordinator = dyingCoordinator(events);
   for (const packet of packets) coordinator.onPacket(packet);
   const flushed = coordinator.flush();
-  for (let i = 0; i < 100 && events.length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await untilFailed(events);
   assert.equal(events.length, 1);
   await coordinator.close();
   await flushed; // settled by the close, not left pending
