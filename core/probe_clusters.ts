@@ -88,6 +88,8 @@ export class ProbeClusters {
   #oldRecvSumUs = 0;
   #oldSizeSum = 0;
   #oldAboveMinDelta = 0;
+  #oldLowUs = 0;
+  #oldHighUs = 0;
   #rescanOpened = new Float64Array(INITIAL_CAPACITY);
   #rescanOpenedLength = 0;
 
@@ -141,10 +143,15 @@ export class ProbeClusters {
 
   // Removes the oldest `count` probes, at most as many as are held.
   #drop(count: number): void {
+    this.#removeOldest(count);
+    this.#restartScan();
+  }
+
+  // Moves the oldest `count` probes out of the rings; the scan is the caller's to redo.
+  #removeOldest(count: number): void {
     this.#start = (this.#start + count) % this.#sendUs.length;
     this.#length -= count;
     this.#firstId += count;
-    this.#restartScan();
   }
 
   /** Removes every probe. */
@@ -216,17 +223,19 @@ export class ProbeClusters {
     const recvSumUs = this.#recvSumUs;
     const sizeSum = this.#sizeSum;
     const aboveMinDelta = this.#aboveMinDelta;
-    const openedHead = this.#openedHead;
-    const openedLength = this.#openedLength;
-    this.dropOldest();
-    this.#openedHead = openedHead;
-    this.#openedLength = openedLength;
+    const lowUs = this.#lowUs;
+    const highUs = this.#highUs;
+    // The old scan's openings stay, for the rescan to meet.
+    this.#removeOldest(1);
+    this.#startScan();
     this.#rejoinUntil = until;
     this.#oldCount = count;
     this.#oldSendSumUs = sendSumUs;
     this.#oldRecvSumUs = recvSumUs;
     this.#oldSizeSum = sizeSum;
     this.#oldAboveMinDelta = aboveMinDelta;
+    this.#oldLowUs = lowUs;
+    this.#oldHighUs = highUs;
     this.#rescanOpenedLength = 0;
   }
 
@@ -271,8 +280,8 @@ export class ProbeClusters {
         this.#recvSumUs = this.#oldRecvSumUs;
         this.#sizeSum = this.#oldSizeSum;
         this.#aboveMinDelta = this.#oldAboveMinDelta;
-        this.#lowUs = -Infinity; // not kept: no band is known
-        this.#highUs = Infinity;
+        this.#lowUs = this.#oldLowUs;
+        this.#highUs = this.#oldHighUs;
         for (let k = this.#rescanOpenedLength - 1; k >= 0; k--) {
           this.#unshiftOpened(this.#rescanOpened[k]);
         }
@@ -308,6 +317,11 @@ export class ProbeClusters {
   #restartScan(): void {
     this.#rejoinUntil = 0;
     this.#openedLength = 0;
+    this.#startScan();
+  }
+
+  // A scan from the oldest probe, nothing of it done yet.
+  #startScan(): void {
     this.#scanned = 1;
     this.#closed = 0;
     this.#scanStopped = false;
