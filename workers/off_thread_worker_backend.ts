@@ -141,6 +141,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   #replay: Replay | undefined;
   #pumpTimer: ReturnType<typeof setTimeout> | undefined;
   #onCaughtUp: (() => void) | undefined;
+  readonly #reportError = (error: unknown) => report(this.#onError, error);
 
   /**
    * Creates the ring, starts the worker and the flush timer.
@@ -379,10 +380,9 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
 
   // Replays the oldest `max` entries at most: the ring's, then the spill's (newer).
   #replaySome(max: number): number {
-    const onError = (error: unknown) => report(this.#onError, error);
     this.#ring.publish(); // The worker is gone: what was committed is all there is to read.
-    let read = this.#ring.read(this.#replay!, onError, max);
-    if (read < max) read += this.#spill.read(this.#replay!, onError, max - read);
+    let read = this.#ring.read(this.#replay!, this.#reportError, max);
+    if (read < max) read += this.#spill.read(this.#replay!, this.#reportError, max - read);
     return read;
   }
 
