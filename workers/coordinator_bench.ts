@@ -1,10 +1,11 @@
 /**
- * The receiving thread's cost per packet at the host benchmarks' load, without their event loop:
- * 100 streams × 510 packets/s in arrival order (each stream's due packets every 2 ms), after the
- * first 6 s (the start-up, in which every packet is a probe candidate, is fed before measuring),
- * through an inline `Coordinator` flushed every 20 ms of packet time, against a `BandwidthEstimator`
- * fed the same packets. Each iteration handles the next 1000 packets of the trace, so µs per
- * iteration is ns per packet; `deno task bench:hosts` measures the same load paced in real time.
+ * The receiving thread's cost per packet at the host benchmarks' loads, without their event loop:
+ * 100 and 1000 streams × 510 packets/s in arrival order (each stream's due packets every 2 ms),
+ * after the first 6 s (the start-up, in which every packet is a probe candidate, is fed before
+ * measuring), through an inline `Coordinator` flushed every 20 ms of packet time, against a
+ * `BandwidthEstimator` fed the same packets. Each iteration handles the next 1000 packets of the
+ * trace, so µs per iteration is ns per packet; `deno task bench:hosts` measures the same loads paced
+ * in real time.
  *
  * Run: `deno task bench`.
  *
@@ -16,12 +17,12 @@ import type { PacketInfo } from "../core/types.ts";
 import { SyntheticStream } from "../tests/_helpers/synthetic_stream.ts";
 import { Coordinator } from "./coordinator.ts";
 
-const STREAMS = 100;
+const PACKETS_PER_STREAM_AND_S = 510;
 const START_UP_MS = 6000;
 const PACKETS_PER_ITERATION = 1000;
 const ITERATIONS = 400;
 const WARM_UP = 100;
-// Rounds of the summary printed at the end, which alternates the rows.
+// Rounds of the summary printed at the end, which alternates a group's rows.
 const SUMMARY_ROUNDS = 400;
 const FLUSH_MS = 20;
 const noTimers = { setInterval: () => 1, clearInterval() {} };
@@ -33,11 +34,17 @@ interface Trace {
   size: Float64Array;
   rtp: Float64Array;
   abs: Float64Array;
+  /** Packets of the start-up. */
+  startUp: number;
 }
 
-function trace(lengthMs: number): Trace {
+function trace(streamCount: number): Trace {
+  // The start-up, then every iteration's packets (twice what the bench's warm-up and iterations
+  // take: its runner may calibrate with a few more; and the summary), and 100 ms more.
+  const packets = (2 * (ITERATIONS + WARM_UP) + SUMMARY_ROUNDS) * PACKETS_PER_ITERATION;
+  const lengthMs = START_UP_MS + 100 + packets * 1000 / (streamCount * PACKETS_PER_STREAM_AND_S);
   const streams = Array.from(
-    { length: STREAMS },
+    { length: streamCount },
     (_, i) => new SyntheticStream(4_752_000, 0x1000 + i),
   );
   const next: PacketInfo[] = streams.map(() => ({
@@ -50,7 +57,7 @@ function trace(lengthMs: number): Trace {
   const columns: number[][] = [[], [], [], [], []];
   const firstMs = Math.min(...next.map((p) => p.arrivalTimeMs));
   for (let tickMs = firstMs; tickMs < firstMs + lengthMs; tickMs += 2) {
-    for (let i = 0; i < STREAMS; i++) {
+    for (let i = 0; i < streamCount; i++) {
       const p = next[i];
       while (p.arrivalTimeMs <= tickMs) {
         columns[0].push(p.ssrc);
@@ -63,21 +70,18 @@ function trace(lengthMs: number): Trace {
     }
   }
   const [ssrc, arrivalMs, size, rtp, abs] = columns.map((column) => Float64Array.from(column));
-  return { ssrc, arrivalMs, size, rtp, abs };
+  const startUp = arrivalMs.findIndex((ms) => ms >= firstMs + START_UP_MS);
+  // Building left a few hundred MB of arrays behind: collected now, not during a row.
+  (globalThis as { gc?: () => void }).gc?.();
+  return { ssrc, arrivalMs, size, rtp, abs, startUp };
 }
 
-// The start-up, then every iteration's packets (warm-up and summary included) and a second to spare.
-const TRACE = trace(
-  START_UP_MS + 1000 + (ITERATIONS + WARM_UP + SUMMARY_ROUNDS) * PACKETS_PER_ITERATION / 51,
-);
-// The trace's building left ~100 MB of arrays behind: collected now, not during a row.
-(globalThis as { gc?: () => void }).gc?.();
-const startUpPackets = TRACE.arrivalMs.findIndex((ms) => ms >= TRACE.arrivalMs[0] + START_UP_MS);
-const sink = new Float64Array(1);
-const rows: { name: string; run: () => void; ran: boolean }[] = [];
-
-/** Feeds the trace from where the last call stopped, `count` packets at a time. */
-function feeder(onPacket: (packet: PacketInfo) => void, onTime: (ms: number) => void) {
+/** Feeds a trace from where the last call stopped, `count` packets at a time. */
+function feeder(
+  trace: Trace,
+  onPacket: (packet: PacketInfo) => void,
+  onTime: (ms: number) => void,
+): (count: number) => void {
   const packet: PacketInfo = {
     ssrc: 0,
     arrivalTimeMs: 0,
@@ -86,57 +90,38 @@ function feeder(onPacket: (packet: PacketInfo) => void, onTime: (ms: number) => 
     absSendTime: 0,
   };
   let at = 0;
-  return (count: number) => {
+  return (count) => {
     const end = at + count;
-    if (end > TRACE.ssrc.length) throw new RangeError("Cannot feed the bench: the trace ran out");
+    if (end > trace.ssrc.length) throw new RangeError("Cannot feed the bench: the trace ran out");
     for (; at < end; at++) {
-      packet.ssrc = TRACE.ssrc[at];
-      packet.arrivalTimeMs = TRACE.arrivalMs[at];
-      packet.payloadSize = TRACE.size[at];
-      packet.rtpTimestamp = TRACE.rtp[at];
-      packet.absSendTime = TRACE.abs[at];
+      packet.ssrc = trace.ssrc[at];
+      packet.arrivalTimeMs = trace.arrivalMs[at];
+      packet.payloadSize = trace.size[at];
+      packet.rtpTimestamp = trace.rtp[at];
+      packet.absSendTime = trace.abs[at];
       onTime(packet.arrivalTimeMs);
       onPacket(packet);
     }
   };
 }
 
-{
-  const estimator = new BandwidthEstimator();
-  const feed = feeder((packet) => estimator.onPacket(packet), () => {});
-  feed(startUpPackets);
-  bench(`BandwidthEstimator.onPacket, ${STREAMS} streams after ${START_UP_MS / 1000} s`, () => {
-    feed(PACKETS_PER_ITERATION);
-    sink[0] += estimator.getEstimate();
-  });
+interface Row {
+  group: string;
+  name: string;
+  run: () => void;
+  ran: boolean;
 }
 
-{
-  const clock = { now: 0, nowMs: () => clock.now };
-  const coordinator = new Coordinator({ host: "inline", clock, timers: noTimers });
-  let lastFlushMs = -Infinity;
-  const feed = feeder((packet) => coordinator.onPacket(packet), (ms) => {
-    clock.now = ms;
-    // The flush timer's step, at packet time: an inline host replays at once.
-    if (ms - lastFlushMs >= FLUSH_MS) {
-      lastFlushMs = ms;
-      void coordinator.flush();
-    }
-  });
-  feed(startUpPackets);
-  bench(`Coordinator.onPacket + flush every ${FLUSH_MS} ms, inline, ${STREAMS} streams`, () => {
-    feed(PACKETS_PER_ITERATION);
-    sink[0] += coordinator.getEstimate();
-  });
-}
+const sink = new Float64Array(1);
+const rows: Row[] = [];
 
-function bench(name: string, run: () => void): void {
-  const row = { name, run, ran: false };
+function bench(group: string, name: string, run: () => void): void {
+  const row = { group, name, run, ran: false };
   rows.push(row);
   Deno.bench({
     name,
-    group: "100 streams",
-    baseline: rows.length === 1,
+    group,
+    baseline: rows.filter((r) => r.group === group).length === 1,
     n: ITERATIONS,
     warmup: WARM_UP,
     fn() {
@@ -146,26 +131,63 @@ function bench(name: string, run: () => void): void {
   });
 }
 
-function medianOf(values: Float64Array): number {
-  const sorted = values.slice().sort();
-  return sorted[sorted.length >> 1];
+for (const streamCount of [100, 1000]) {
+  const group = `${streamCount} streams`;
+  const packets = trace(streamCount);
+  {
+    const estimator = new BandwidthEstimator();
+    const feed = feeder(packets, (packet) => estimator.onPacket(packet), () => {});
+    feed(packets.startUp);
+    bench(group, `BandwidthEstimator.onPacket, ${group} after ${START_UP_MS / 1000} s`, () => {
+      feed(PACKETS_PER_ITERATION);
+      sink[0] += estimator.getEstimate();
+    });
+  }
+  {
+    const clock = { now: 0, nowMs: () => clock.now };
+    const coordinator = new Coordinator({
+      host: "inline",
+      clock,
+      timers: noTimers,
+      maxStreams: streamCount,
+    });
+    let lastFlushMs = -Infinity;
+    const feed = feeder(packets, (packet) => coordinator.onPacket(packet), (ms) => {
+      clock.now = ms;
+      // The flush timer's step, at packet time: an inline host replays at once.
+      if (ms - lastFlushMs >= FLUSH_MS) {
+        lastFlushMs = ms;
+        void coordinator.flush();
+      }
+    });
+    feed(packets.startUp);
+    bench(group, `Coordinator.onPacket + flush every ${FLUSH_MS} ms, inline, ${group}`, () => {
+      feed(PACKETS_PER_ITERATION);
+      sink[0] += coordinator.getEstimate();
+    });
+  }
 }
 
 // Rows measured one after another can catch different bursts of load on a shared machine: the
-// summary alternates them, 1000 packets at a time, and takes medians over the rounds.
+// summary alternates a group's rows, 1000 packets at a time. It reports means, not medians: the
+// coordinator's replay runs in the rounds that reach a flush tick (every round at 100 streams, one
+// in ten at 1000), so a median round leaves it out.
 globalThis.addEventListener("unload", () => {
-  const measured = rows.filter((row) => row.ran);
-  if (measured.length === 0) return;
-  const times = measured.map(() => new Float64Array(SUMMARY_ROUNDS));
-  for (let round = 0; round < SUMMARY_ROUNDS; round++) {
+  for (const group of new Set(rows.map((row) => row.group))) {
+    const measured = rows.filter((row) => row.group === group && row.ran);
+    if (measured.length === 0) continue;
+    const totalMs = measured.map(() => 0);
+    for (let round = 0; round < SUMMARY_ROUNDS; round++) {
+      measured.forEach((row, i) => {
+        const t0 = performance.now();
+        row.run();
+        totalMs[i] += performance.now() - t0;
+      });
+    }
+    console.log(`\n${group}, means over ${SUMMARY_ROUNDS} alternating rounds:`);
     measured.forEach((row, i) => {
-      const t0 = performance.now();
-      row.run();
-      times[i][round] = (performance.now() - t0) * 1e3; // ms per 1000 packets → ns per packet
+      const ns = totalMs[i] * 1e6 / (SUMMARY_ROUNDS * PACKETS_PER_ITERATION);
+      console.log(`  ${row.name}: ${ns.toFixed(1)} ns/packet`);
     });
   }
-  console.log(`\n${STREAMS} streams, medians of ${SUMMARY_ROUNDS} alternating rounds:`);
-  measured.forEach((row, i) =>
-    console.log(`  ${row.name}: ${medianOf(times[i]).toFixed(1)} ns/packet`)
-  );
 });
