@@ -266,12 +266,15 @@ export class Coordinator implements ReceiveCoordinator {
     const lane = lanes.current!;
     log.lanes[index] = lane;
 
-    lane.pending.copyRecord(records, index, lane.pendingLength);
+    if (lane.direct) lane.run(records, index);
+    else lane.pending.copyRecord(records, index, lane.pendingLength);
     if (lane.pendingLength++ === 0) this.#dirty.add(lane);
     if (lane.pendingLength === this.#options.batchSize) {
       this.#dirty.delete(lane);
       lane.submit(this.#realNowMs);
       lane.host.flush();
+      // A lane without batches released its records: replayed now, as a batch back would be.
+      if (lane.direct) this.#drain();
     }
   }
 
@@ -431,10 +434,13 @@ export class Coordinator implements ReceiveCoordinator {
   }
 
   #openLane(id: number, ssrc: number): Lane {
-    const lane = new Lane(id, ssrc, this.#host, {
+    const host = this.#host;
+    const lane = new Lane(id, ssrc, host, {
       batchSize: this.#options.batchSize,
       config: this.#laneConfig,
       onForgotten: (gone) => this.#byId.delete(gone.id),
+      // On this thread a record runs as it is admitted: no copy into a batch and back.
+      pipelineOf: host instanceof InlineHost ? (lane) => host.pipelineOf(lane) : undefined,
     });
     this.#byId.set(id, lane);
     return lane;
@@ -525,7 +531,7 @@ export class Coordinator implements ReceiveCoordinator {
       const index = log.head;
       const kind = log.kinds[index];
       if (kind === ENTRY_RECORD) {
-        const verdict = log.lanes[index]!.nextVerdict();
+        const verdict = log.lanes[index]!.nextVerdict(log.records, index);
         if (verdict < 0) break; // Waiting for this lane's results.
         log.records.usage[index] = verdict;
         controller.onRecord(log.records, index);

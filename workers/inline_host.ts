@@ -87,6 +87,17 @@ export class InlineHost implements LaneHost {
   }
 
   /**
+   * A lane's pipeline, for a coordinator that runs each record as it is admitted instead of in
+   * batches: on this thread the records need not be copied into a batch to be run.
+   *
+   * @param lane Lane id.
+   * @returns Its pipeline, or `undefined` when the lane is not open.
+   */
+  pipelineOf(lane: number): DelayPipeline | undefined {
+    return this.#pipelines.get(lane);
+  }
+
+  /**
    * Batches go out at every flush: running one costs no wake-up.
    *
    * @param _lane Lane id.

@@ -12,12 +12,16 @@
  *   a worker fails ──► the lane moves to the inline fallback host, keeping its state
  * ```
  *
+ * On the coordinator's own inline host a lane runs each record through its pipeline as it is
+ * admitted (`run`), with no batch: "sent" then releases the records run since the last flush to
+ * the replay, at the same points a batch would have come back.
+ *
  * @module
  */
 
-import type { LaneConfig } from "../core/delay_pipeline.ts";
+import type { DelayPipeline, LaneConfig } from "../core/delay_pipeline.ts";
 import { LaneFigures } from "../core/lane_figures.ts";
-import { PacketBatch } from "../core/packet_batch.ts";
+import { FLAG_RESET_FILTER, PacketBatch } from "../core/packet_batch.ts";
 import type { LaneHost } from "./lane_host.ts";
 import type { PipelineStart } from "./lane_runner.ts";
 import { Fifo } from "./_fifo.ts";
@@ -43,6 +47,11 @@ export interface LaneOptions {
   config: LaneConfig;
   /** Called once a dropped lane has nothing in flight and its host was told. */
   onForgotten: (lane: Lane) => void;
+  /**
+   * The pipeline of a lane its host runs on this thread: given, lanes run each record as it is
+   * admitted instead of in batches.
+   */
+  pipelineOf?: (lane: number) => DelayPipeline | undefined;
 }
 
 // Spare batches a lane keeps, so steady state allocates none.
@@ -95,6 +104,11 @@ export class Lane {
   readonly #batchSize: number;
   readonly #onForgotten: (lane: Lane) => void;
   readonly #free: PacketBatch[] = [];
+  readonly #pipelineOf: ((lane: number) => DelayPipeline | undefined) | undefined;
+  // The pipeline each record runs through as it is admitted, when the lane has no batches.
+  #pipeline: DelayPipeline | undefined;
+  // Records run and released to the replay, not yet replayed (no batches).
+  #released = 0;
 
   /**
    * Opens a lane on a host.
@@ -112,9 +126,29 @@ export class Lane {
     this.#config = options.config;
     this.#batchSize = options.batchSize;
     this.#onForgotten = options.onForgotten;
-    this.pending = new PacketBatch(options.batchSize);
+    this.#pipelineOf = options.pipelineOf;
     this.state = "starting";
     host.open(id, ssrc, options.config, undefined);
+    this.#pipeline = this.#pipelineOf?.(id);
+    this.pending = new PacketBatch(this.#pipeline ? 1 : options.batchSize);
+  }
+
+  /** Whether it runs each record as it is admitted, with no batches. */
+  get direct(): boolean {
+    return this.#pipeline !== undefined;
+  }
+
+  /**
+   * Runs an admitted record through the pipeline, which writes its verdict into the record (for a
+   * {@linkcode Lane.direct} lane; the caller counts it in `pendingLength` as for a batch).
+   *
+   * @param records The coordinator's records.
+   * @param index The record.
+   */
+  run(records: PacketBatch, index: number): void {
+    const pipeline = this.#pipeline!;
+    if ((records.flags[index] & FLAG_RESET_FILTER) !== 0) pipeline.resetFilter();
+    pipeline.onRecord(records, index);
   }
 
   /** The pipeline figures its host last reported, or `undefined` before the first answer. */
@@ -143,6 +177,10 @@ export class Lane {
    * @param realNowMs Real time, for the watchdog.
    */
   submit(realNowMs: number): void {
+    if (this.#pipeline !== undefined) {
+      this.#release();
+      return;
+    }
     const length = this.pendingLength;
     if (this.inFlight.length === 0) this.waitingSinceMs = realNowMs;
     this.host.submit(this.id, this.pending, length);
@@ -171,11 +209,19 @@ export class Lane {
   }
 
   /**
-   * The verdict of the next record to replay, or -1 while its batch is not back.
+   * The verdict of the next record to replay, or -1 while its batch is not back (or, without
+   * batches, while the record is not released).
    *
+   * @param records The coordinator's records, where a lane without batches wrote the verdict.
+   * @param index That record.
    * @returns The verdict (0 normal, 1 underusing, 2 overusing), or -1.
    */
-  nextVerdict(): number {
+  nextVerdict(records: PacketBatch, index: number): number {
+    if (this.#pipeline !== undefined) {
+      if (this.#released === 0) return -1;
+      this.#released--;
+      return records.usage[index];
+    }
     const batch = this.returned.peek();
     if (batch === undefined) return -1;
     const verdict = batch.usage[this.cursor];
@@ -200,6 +246,7 @@ export class Lane {
   revive(): void {
     if (this.state === "released") {
       this.host.open(this.id, this.ssrc, this.#config, this.#detectorStart());
+      if (this.#pipeline !== undefined) this.#pipeline = this.#pipelineOf!(this.id);
       this.state = "starting";
     } else if (this.state === "quiet") {
       this.state = "running";
@@ -233,6 +280,18 @@ export class Lane {
     }
     fallback.open(this.id, this.ssrc, this.#config, this.#detectorStart());
     this.state = this.state === "quiet" || this.state === "released" ? "quiet" : "running";
+    this.#settle();
+  }
+
+  // Without batches: the records run since the last flush go to the replay, as a batch coming
+  // back with them would, and so do the pipeline's figures.
+  #release(): void {
+    this.#released += this.pendingLength;
+    this.pendingLength = 0;
+    this.#heldFlushes = 0;
+    if (this.state === "starting") this.state = "running";
+    this.#pipeline!.writeFigures(this.#figures.values);
+    this.#reported = true;
     this.#settle();
   }
 

@@ -354,6 +354,51 @@ Deno.test("Coordinator sends a worker lane's records at every flushesPerBatch-th
   coordinator.close();
 });
 
+Deno.test("Coordinator on the inline host replays at each flush and at a full batch, as batches would", () => {
+  // The inline host runs each record as it is admitted, with no batch; the replay must still
+  // reach a record only where its batch would have come back, or REMBs would leave at other times
+  // than on the worker hosts.
+  let tick = () => {};
+  const packets = generateTrace({
+    streams: [{ ssrc: 5, bitrateBps: 1_000_000 }, { ssrc: 6, bitrateBps: 500_000 }],
+    durationMs: 2000,
+    capacityBps: () => 5_000_000,
+    absSendTime: true,
+  });
+  let next = 0;
+  const coordinator = new Coordinator({
+    host: "inline",
+    batchSize: 8,
+    timers: { setInterval: (callback) => (tick = callback, 0), clearInterval() {} },
+    clock: { nowMs: () => packets[Math.max(0, next - 1)].arrivalTimeMs },
+  });
+  const feed = (n: number) => {
+    for (const end = next + n; next < end; next++) coordinator.onPacket(packets[next]);
+  };
+  const replayed = () =>
+    coordinator.stats().streams.reduce((sum, stream) => sum + stream.packets, 0);
+  const ofStream = (ssrc: number, from: number, to: number) =>
+    packets.slice(from, to).filter((packet) => packet.ssrc === ssrc).length;
+  try {
+    feed(3);
+    assert.equal(replayed(), 0); // waiting for the flush
+    tick();
+    assert.equal(replayed(), 3);
+    // Feed until stream 5 has 8 records since the flush: its batch is full, so the log replays up
+    // to the first record of stream 6 admitted since the flush, which waits for the next flush.
+    const from = next;
+    while (ofStream(5, from, next) < 8) feed(1);
+    const firstOf6 = packets.slice(from, next).findIndex((packet) => packet.ssrc === 6);
+    assert.equal(replayed(), from + (firstOf6 < 0 ? next - from : firstOf6));
+    tick();
+    assert.equal(replayed(), next);
+    // The records ran when admitted: the lane's figures are those a batch would have reported.
+    assert.ok(coordinator.stats().streams.every((stream) => stream.thresholdMs! > 0));
+  } finally {
+    coordinator.close();
+  }
+});
+
 Deno.test("Coordinator replays a worker lane's verdicts at most flushesPerBatch - 1 flushes after the inline host would", async (t) => {
   const packets = generateTrace({
     streams: [{ ssrc: 5, bitrateBps: 1_500_000 }, { ssrc: 6, bitrateBps: 700_000 }],
@@ -365,7 +410,8 @@ Deno.test("Coordinator replays a worker lane's verdicts at most flushesPerBatch 
   // reached if a batch is held back.
   const replayedUpTo = async (coordinator: Coordinator, records: number) => {
     const deadline = performance.now() + 10_000;
-    const replayed = () => coordinator.stats().packets - coordinator.stats().pendingRecords;
+    const replayed = () =>
+      coordinator.stats().streams.reduce((sum, stream) => sum + stream.packets, 0);
     do await new Promise((resolve) => setTimeout(resolve, 0)); while (
       replayed() < records && performance.now() < deadline
     );
