@@ -17,6 +17,7 @@
 
 import { BandwidthEstimator } from "./bandwidth_estimator.ts";
 import type { PacketInfo } from "./types.ts";
+import { type PacedStreams, pacedStreams } from "../tests/_helpers/paced_streams.ts";
 import { SyntheticStream } from "../tests/_helpers/synthetic_stream.ts";
 
 const PACKETS_PER_ITERATION = 1000;
@@ -185,51 +186,15 @@ function readAbsSendTime(bytes: Uint8Array): number {
 // without a probe cluster) every packet is a probe candidate, so this measures the probe list held
 // full: 100 streams' first 6 s, and 1000 streams' first 3 s (ten times the probes a second, from
 // more streams in turn).
-interface CallStart {
+interface CallStart extends PacedStreams {
   name: string;
-  ssrc: Float64Array;
-  arrivalMs: Float64Array;
-  size: Float64Array;
-  rtp: Float64Array;
-  abs: Float64Array;
   ran: boolean;
 }
 
 function callStartTrace(streamCount: number, lengthMs: number): CallStart {
-  const streams = Array.from(
-    { length: streamCount },
-    (_, i) => new SyntheticStream(4_752_000, 0x1000 + i),
-  );
-  const next: PacketInfo[] = streams.map(() => ({
-    ssrc: 0,
-    arrivalTimeMs: 0,
-    payloadSize: 0,
-    rtpTimestamp: 0,
-  }));
-  streams.forEach((stream, i) => stream.next(next[i]));
-  const columns: number[][] = [[], [], [], [], []];
-  const firstMs = Math.min(...next.map((p) => p.arrivalTimeMs));
-  for (let tickMs = firstMs; tickMs < firstMs + lengthMs; tickMs += 2) {
-    for (let i = 0; i < streamCount; i++) {
-      const p = next[i];
-      while (p.arrivalTimeMs <= tickMs) {
-        columns[0].push(p.ssrc);
-        columns[1].push(p.arrivalTimeMs);
-        columns[2].push(p.payloadSize);
-        columns[3].push(p.rtpTimestamp);
-        columns[4].push(p.absSendTime!);
-        streams[i].next(p);
-      }
-    }
-  }
-  const [ssrc, arrivalMs, size, rtp, abs] = columns.map((column) => Float64Array.from(column));
   return {
     name: `${streamCount} streams' first ${lengthMs / 1000} s`,
-    ssrc,
-    arrivalMs,
-    size,
-    rtp,
-    abs,
+    ...pacedStreams(streamCount, lengthMs),
     ran: false,
   };
 }

@@ -14,7 +14,7 @@
 
 import { BandwidthEstimator } from "../core/bandwidth_estimator.ts";
 import type { PacketInfo } from "../core/types.ts";
-import { SyntheticStream } from "../tests/_helpers/synthetic_stream.ts";
+import { type PacedStreams, pacedStreams } from "../tests/_helpers/paced_streams.ts";
 import { Coordinator } from "./coordinator.ts";
 
 const PACKETS_PER_STREAM_AND_S = 510;
@@ -27,14 +27,8 @@ const SUMMARY_ROUNDS = 400;
 const FLUSH_MS = 20;
 const noTimers = { setInterval: () => 1, clearInterval() {} };
 
-/** The packets' fields in arrival order, one column each. */
-interface Trace {
-  ssrc: Float64Array;
-  arrivalMs: Float64Array;
-  size: Float64Array;
-  rtp: Float64Array;
-  abs: Float64Array;
-  /** Packets of the start-up. */
+/** The trace, and how many of its packets the start-up takes. */
+interface Trace extends PacedStreams {
   startUp: number;
 }
 
@@ -43,37 +37,11 @@ function trace(streamCount: number): Trace {
   // take: its runner may calibrate with a few more; and the summary), and 100 ms more.
   const packets = (2 * (ITERATIONS + WARM_UP) + SUMMARY_ROUNDS) * PACKETS_PER_ITERATION;
   const lengthMs = START_UP_MS + 100 + packets * 1000 / (streamCount * PACKETS_PER_STREAM_AND_S);
-  const streams = Array.from(
-    { length: streamCount },
-    (_, i) => new SyntheticStream(4_752_000, 0x1000 + i),
-  );
-  const next: PacketInfo[] = streams.map(() => ({
-    ssrc: 0,
-    arrivalTimeMs: 0,
-    payloadSize: 0,
-    rtpTimestamp: 0,
-  }));
-  streams.forEach((stream, i) => stream.next(next[i]));
-  const columns: number[][] = [[], [], [], [], []];
-  const firstMs = Math.min(...next.map((p) => p.arrivalTimeMs));
-  for (let tickMs = firstMs; tickMs < firstMs + lengthMs; tickMs += 2) {
-    for (let i = 0; i < streamCount; i++) {
-      const p = next[i];
-      while (p.arrivalTimeMs <= tickMs) {
-        columns[0].push(p.ssrc);
-        columns[1].push(p.arrivalTimeMs);
-        columns[2].push(p.payloadSize);
-        columns[3].push(p.rtpTimestamp);
-        columns[4].push(p.absSendTime!);
-        streams[i].next(p);
-      }
-    }
-  }
-  const [ssrc, arrivalMs, size, rtp, abs] = columns.map((column) => Float64Array.from(column));
-  const startUp = arrivalMs.findIndex((ms) => ms >= firstMs + START_UP_MS);
+  const columns = pacedStreams(streamCount, lengthMs);
+  const startUp = columns.arrivalMs.findIndex((ms) => ms >= columns.firstMs + START_UP_MS);
   // Building left a few hundred MB of arrays behind: collected now, not during a row.
   (globalThis as { gc?: () => void }).gc?.();
-  return { ssrc, arrivalMs, size, rtp, abs, startUp };
+  return { ...columns, startUp };
 }
 
 /** Feeds a trace from where the last call stopped, `count` packets at a time. */
