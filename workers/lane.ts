@@ -261,7 +261,8 @@ export class Lane {
 
   /**
    * Its worker failed: what was in flight is lost, so those records keep the lane's last verdict,
-   * and the lane carries on on `fallback` from the detector state it had.
+   * and the lane carries on on `fallback` from the detector state it had. (A lane without batches
+   * runs on this thread and has no worker to lose.)
    *
    * @param fallback The inline host.
    */
