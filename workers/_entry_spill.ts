@@ -101,8 +101,9 @@ export class EntrySpill {
       const count = oldest.read(reader, onError, max - read);
       read += count;
       this.#length -= count;
+      // Drained, and not the tail that takes what comes next: its ring is spare. (A drained tail
+      // leaves the spill empty, which ends the loop.)
       if (oldest.available() === 0 && oldest !== this.#tail) this.#spare = this.#rings.shift();
-      else if (oldest.available() === 0) break; // the tail, drained: the spill is empty
     }
     return read;
   }

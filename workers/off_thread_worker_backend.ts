@@ -317,9 +317,7 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   close(): Promise<void> {
     if (this.#state === "handing-over") {
       // What is not replayed yet goes, as a coordinator's close drops what it has not flushed.
-      if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
-      this.#timers.clearInterval(this.#timer);
-      this.#state = "ended";
+      this.#endHandOver();
       for (const resolve of this.#flushes.values()) resolve();
       this.#flushes.clear();
       return this.#successor!.close();
@@ -387,15 +385,20 @@ export class WorkerBackend implements Omit<ReceiveCoordinator, "closed"> {
   }
 
   #finishHandOver(): void {
-    if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
-    this.#pumpTimer = undefined;
-    this.#timers.clearInterval(this.#timer);
-    this.#state = "ended";
+    this.#endHandOver();
     // Flushes whose entries the worker read but never answered.
     const to = this.#successor!;
     for (const resolve of this.#flushes.values()) to.flush().then(resolve, resolve);
     this.#flushes.clear();
     this.#onCaughtUp!();
+  }
+
+  // No more slices and no more ticks: the successor runs on its own from here.
+  #endHandOver(): void {
+    if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    this.#timers.clearInterval(this.#timer);
+    this.#state = "ended";
   }
 
   // The ring while nothing waits behind it and it has room; the spill otherwise, so order holds.
