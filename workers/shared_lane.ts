@@ -19,11 +19,14 @@ import { PacketBatch } from "../core/packet_batch.ts";
  */
 export const SHARED_SLOTS = 8;
 
-// Control words of a lane, then one length per slot.
+// Control words of a lane, then per batch in flight (by its number modulo SHARED_SLOTS) its length
+// and the slot that holds it.
 const SUBMITTED = 0;
 const DONE = 1;
 const LENGTHS = 2;
-const CONTROL_BYTES = 8 * Math.ceil(((LENGTHS + SHARED_SLOTS) * 4) / 8);
+const SLOT_OF = LENGTHS + SHARED_SLOTS;
+const CONTROL_WORDS = SLOT_OF + SHARED_SLOTS;
+const CONTROL_BYTES = 8 * Math.ceil((CONTROL_WORDS * 4) / 8);
 
 // Doorbell words of a worker.
 const RINGS = 0;
@@ -37,8 +40,10 @@ function slotBytes(capacity: number): number {
 }
 
 /**
- * One lane's slots over a `SharedArrayBuffer`, as either thread sees them. Slot `n % SHARED_SLOTS`
- * holds the `n`-th batch; `submitted` and `done` count batches.
+ * One lane's slots over a `SharedArrayBuffer`, as either thread sees them. `submitted` and `done`
+ * count batches; the coordinator's side puts each batch into the slot freed last, so a lane with
+ * one batch in flight at a time keeps using one slot: with a thousand lanes, cycling through all
+ * eight would touch eight times the memory and miss the cache on every copy.
  *
  * @example
  * ```ts
@@ -46,11 +51,14 @@ function slotBytes(capacity: number): number {
  * import assert from "node:assert/strict";
  * const producer = new SharedLane(64);
  * const consumer = new SharedLane(64, producer.buffer);
- * producer.slot(0).size[0] = 1200;
+ * producer.nextSlot().size[0] = 1200;
  * producer.publish(5);
  * assert.equal(consumer.submitted, 1);
  * assert.equal(consumer.slot(0).size[0], 1200);
  * assert.equal(consumer.lengthOf(0), 5);
+ * consumer.finish();
+ * producer.release(0); // its results taken: the next batch goes into the same slot
+ * assert.equal(producer.nextSlot(), producer.slot(0));
  * ```
  */
 export class SharedLane {
@@ -60,6 +68,8 @@ export class SharedLane {
   readonly capacity: number;
   readonly #control: Int32Array;
   readonly #slots: PacketBatch[] = [];
+  // Coordinator side: free slots, the one freed last on top.
+  readonly #free: number[] = [];
 
   /**
    * Creates the slots, or views of slots another thread created.
@@ -71,9 +81,10 @@ export class SharedLane {
     const stride = slotBytes(capacity);
     this.buffer = buffer ?? new SharedArrayBuffer(CONTROL_BYTES + SHARED_SLOTS * stride);
     this.capacity = capacity;
-    this.#control = new Int32Array(this.buffer, 0, LENGTHS + SHARED_SLOTS);
+    this.#control = new Int32Array(this.buffer, 0, CONTROL_WORDS);
     for (let i = 0; i < SHARED_SLOTS; i++) {
       this.#slots.push(new PacketBatch(capacity, this.buffer, CONTROL_BYTES + i * stride));
+      this.#free.push(SHARED_SLOTS - 1 - i);
     }
   }
 
@@ -94,7 +105,7 @@ export class SharedLane {
    * @returns Its slot.
    */
   slot(n: number): PacketBatch {
-    return this.#slots[n % SHARED_SLOTS];
+    return this.#slots[this.#control[SLOT_OF + (n % SHARED_SLOTS)]];
   }
 
   /**
@@ -107,20 +118,46 @@ export class SharedLane {
     return this.#control[LENGTHS + (n % SHARED_SLOTS)];
   }
 
-  /** Coordinator side: the slot that the next {@linkcode SharedLane.publish} sends. */
+  /**
+   * Coordinator side: the slot that the next {@linkcode SharedLane.publish} sends.
+   *
+   * @returns The slot freed last.
+   * @throws {RangeError} Every slot holds a batch whose results were not released.
+   */
   nextSlot(): PacketBatch {
-    return this.slot(this.#control[SUBMITTED]);
+    const free = this.#free;
+    if (free.length === 0) {
+      throw new RangeError(`Cannot fill a slot as all ${SHARED_SLOTS} are in use`);
+    }
+    return this.#slots[free[free.length - 1]];
   }
 
   /**
-   * Coordinator side: publishes the slot of batch number `submitted`, already filled.
+   * Coordinator side: publishes the slot {@linkcode SharedLane.nextSlot} gave, already filled, as
+   * batch number `submitted`.
    *
    * @param length Records in it.
+   * @throws {RangeError} Every slot is in use.
    */
   publish(length: number): void {
+    const slot = this.#free.pop();
+    if (slot === undefined) {
+      throw new RangeError(`Cannot publish as all ${SHARED_SLOTS} slots are in use`);
+    }
     const n = this.#control[SUBMITTED];
     this.#control[LENGTHS + (n % SHARED_SLOTS)] = length;
+    this.#control[SLOT_OF + (n % SHARED_SLOTS)] = slot;
     Atomics.store(this.#control, SUBMITTED, n + 1); // Orders the slot's bytes before the count.
+  }
+
+  /**
+   * Coordinator side: the results of batch `n`, which the worker finished, were taken; its slot is
+   * free again and the next to be filled.
+   *
+   * @param n Batch number.
+   */
+  release(n: number): void {
+    this.#free.push(this.#control[SLOT_OF + (n % SHARED_SLOTS)]);
   }
 
   /** Worker side: marks batch number `done` finished, its verdicts and figures written. */

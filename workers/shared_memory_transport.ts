@@ -213,12 +213,13 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
       const shared = state.shared;
       const done = shared.done;
       while (state.collected < done) {
-        const slot = shared.slot(state.collected++);
+        const slot = shared.slot(state.collected);
         const batch = state.inSlots.shift()!;
         const usage = batch.usage;
         const verdicts = slot.usage;
         for (let i = 0; i < batch.length; i++) usage[i] = verdicts[i];
         batch.figures.set(slot.figures);
+        shared.release(state.collected++);
         this.#readyLanes.push(state.lane);
         this.#readyBatches.push(batch);
       }
