@@ -2,8 +2,9 @@
  * The receiving thread's cost per packet at the host benchmarks' loads, without their event loop:
  * 100 and 1000 streams × 510 packets/s in arrival order (each stream's due packets every 2 ms),
  * after the first 6 s (the start-up, in which every packet is a probe candidate, is fed before
- * measuring), through an inline `Coordinator` flushed every 20 ms of packet time, against a
- * `BandwidthEstimator` fed the same packets. Each iteration handles the next 1000 packets of the
+ * measuring), through a `Coordinator` flushed every 20 ms of packet time, inline and with a pool of
+ * one worker (whose pipelines run on the other core: the row is the receiving thread's share),
+ * against a `BandwidthEstimator` fed the same packets. Each iteration handles the next 1000 packets of the
  * trace, so µs per iteration is ns per packet; `deno task bench:hosts` measures the same loads paced
  * in real time.
  *
@@ -82,6 +83,7 @@ interface Row {
 
 const sink = new Float64Array(1);
 const rows: Row[] = [];
+const closers: (() => Promise<void>)[] = [];
 
 function bench(group: string, name: string, run: () => void): void {
   const row = { group, name, run, ran: false };
@@ -111,10 +113,10 @@ for (const streamCount of [100, 1000]) {
       sink[0] += estimator.getEstimate();
     });
   }
-  {
+  for (const host of ["inline", "pool"] as const) {
     const clock = { now: 0, nowMs: () => clock.now };
     const coordinator = new Coordinator({
-      host: "inline",
+      ...(host === "pool" ? { host, poolSize: 1 } : { host }),
       clock,
       timers: noTimers,
       maxStreams: streamCount,
@@ -122,17 +124,26 @@ for (const streamCount of [100, 1000]) {
     let lastFlushMs = -Infinity;
     const feed = feeder(packets, (packet) => coordinator.onPacket(packet), (ms) => {
       clock.now = ms;
-      // The flush timer's step, at packet time: an inline host replays at once.
+      // The flush timer's step, at packet time: an inline host replays at once, a pool's worker
+      // has its results ready by one of the next steps.
       if (ms - lastFlushMs >= FLUSH_MS) {
         lastFlushMs = ms;
         void coordinator.flush();
       }
     });
     feed(packets.startUp);
-    bench(group, `Coordinator.onPacket + flush every ${FLUSH_MS} ms, inline, ${group}`, () => {
+    // The pool's lanes run inline until its worker answers, which takes the event loop.
+    for (let waited = 0; coordinator.stats().startingLanes > 0; waited += 20) {
+      if (waited > 30_000) throw new Error("Cannot bench the pool: its worker did not start");
+      void coordinator.flush(); // Lanes move at a flush.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const where = host === "pool" ? "a pool of 1 (the receiving thread's share)" : "inline";
+    bench(group, `Coordinator.onPacket + flush every ${FLUSH_MS} ms, ${where}, ${group}`, () => {
       feed(PACKETS_PER_ITERATION);
       sink[0] += coordinator.getEstimate();
     });
+    closers.push(() => coordinator.close());
   }
 }
 
@@ -158,4 +169,5 @@ globalThis.addEventListener("unload", () => {
       console.log(`  ${row.name}: ${ns.toFixed(1)} ns/packet`);
     });
   }
+  for (const close of closers) void close();
 });
