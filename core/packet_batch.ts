@@ -131,19 +131,33 @@ export class PacketBatch {
   }
 
   /**
-   * Copies the first `length` records of `source` (usage and flags included), column by column:
-   * for a batch that is mostly empty, far less than copying its whole buffer.
+   * Copies what a lane's pipeline reads of record `from` of `source` (send time, arrival and
+   * processing times, size, flags) into record `to` of this batch: a lane's batch needs no SSRC,
+   * and the pipeline writes the verdict.
+   *
+   * @param source The batch to copy from.
+   * @param from Record index in `source`.
+   * @param to Record index here.
+   */
+  copyInput(source: PacketBatch, from: number, to: number): void {
+    this.timestamp[to] = source.timestamp[from];
+    this.arrivalUs[to] = source.arrivalUs[from];
+    this.nowUs[to] = source.nowUs[from];
+    this.size[to] = source.size[from];
+    this.flags[to] = source.flags[from];
+  }
+
+  /**
+   * {@linkcode PacketBatch.copyInput} for the first `length` records, column by column.
    *
    * @param source The batch to copy from.
    * @param length Records to copy.
    */
-  copyRecords(source: PacketBatch, length: number): void {
-    for (let i = 0; i < length; i++) this.ssrc[i] = source.ssrc[i];
+  copyInputs(source: PacketBatch, length: number): void {
     for (let i = 0; i < length; i++) this.timestamp[i] = source.timestamp[i];
     for (let i = 0; i < length; i++) this.arrivalUs[i] = source.arrivalUs[i];
     for (let i = 0; i < length; i++) this.nowUs[i] = source.nowUs[i];
     for (let i = 0; i < length; i++) this.size[i] = source.size[i];
-    for (let i = 0; i < length; i++) this.usage[i] = source.usage[i];
     for (let i = 0; i < length; i++) this.flags[i] = source.flags[i];
   }
 }

@@ -267,7 +267,7 @@ export class Coordinator implements ReceiveCoordinator {
     log.lanes[index] = lane;
 
     if (lane.direct) lane.run(records, index);
-    else lane.pending.copyRecord(records, index, lane.pendingLength);
+    else lane.pending.copyInput(records, index, lane.pendingLength);
     if (lane.pendingLength++ === 0) this.#dirty.add(lane);
     if (lane.pendingLength === this.#options.batchSize) {
       this.#dirty.delete(lane);

@@ -130,7 +130,7 @@ export class Lane {
     this.state = "starting";
     host.open(id, ssrc, options.config, undefined);
     this.#pipeline = this.#pipelineOf?.(id);
-    this.pending = new PacketBatch(this.#pipeline ? 1 : options.batchSize);
+    this.pending = this.#pipeline ? new PacketBatch(1) : this.#nextBatch();
   }
 
   /** Whether it runs each record as it is admitted, with no batches. */
@@ -185,7 +185,7 @@ export class Lane {
     if (this.inFlight.length === 0) this.waitingSinceMs = realNowMs;
     this.host.submit(this.id, this.pending, length);
     this.inFlight.push(length);
-    this.pending = this.#free.pop() ?? new PacketBatch(this.#batchSize);
+    this.pending = this.#nextBatch();
     this.pendingLength = 0;
     this.#heldFlushes = 0;
   }
@@ -228,7 +228,8 @@ export class Lane {
     if (++this.cursor === batch.length) {
       this.returned.shift();
       this.cursor = 0;
-      if (batch.capacity === this.#batchSize && this.#free.length < FREE_BATCHES) {
+      const reclaimed = this.host.reclaim?.(this.id, batch) ?? false;
+      if (!reclaimed && batch.capacity === this.#batchSize && this.#free.length < FREE_BATCHES) {
         this.#free.push(batch);
       }
     }
@@ -294,6 +295,12 @@ export class Lane {
     this.#pipeline!.writeFigures(this.#figures.values);
     this.#reported = true;
     this.#settle();
+  }
+
+  // Where the next records go: a slot the host lends (no copy on the way out or back), else a
+  // spare batch of the lane's own.
+  #nextBatch(): PacketBatch {
+    return this.host.lend?.(this.id) ?? this.#free.pop() ?? new PacketBatch(this.#batchSize);
   }
 
   // A new pipeline takes over the detector the host last reported, if it reported any.

@@ -96,6 +96,24 @@ export interface LaneHost {
    */
   drop(lane: number): void;
   /**
+   * A batch for a lane's next records in memory the host sends without a copy (a worker's shared
+   * slot); `undefined` (or no such method) when the lane fills a batch of its own.
+   *
+   * @param lane Lane id.
+   * @returns The batch; it comes back with its verdicts, and goes to
+   * {@linkcode LaneHost.reclaim} once they are read.
+   */
+  lend?(lane: number): PacketBatch | undefined;
+  /**
+   * Takes back a batch {@linkcode LaneHost.lend} gave, its verdicts read.
+   *
+   * @param lane Lane id.
+   * @param batch The batch.
+   * @returns `false` when the host did not lend it (or no longer holds the lane): the lane keeps it
+   * as a batch of its own.
+   */
+  reclaim?(lane: number, batch: PacketBatch): boolean;
+  /**
    * Hands over a batch; its buffer belongs to the host until it comes back.
    *
    * @param lane Lane id.

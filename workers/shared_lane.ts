@@ -41,9 +41,10 @@ function slotBytes(capacity: number): number {
 
 /**
  * One lane's slots over a `SharedArrayBuffer`, as either thread sees them. `submitted` and `done`
- * count batches; the coordinator's side puts each batch into the slot freed last, so a lane with
- * one batch in flight at a time keeps using one slot: with a thousand lanes, cycling through all
- * eight would touch eight times the memory and miss the cache on every copy.
+ * count batches. The coordinator's side lends a slot to be filled, in place or by a copy, publishes
+ * it, and reclaims it once its results are taken; it lends the slot reclaimed last, so a lane with
+ * few batches in flight keeps using few slots: with a thousand lanes, cycling through all eight
+ * would touch eight times the memory and miss the cache on every record.
  *
  * @example
  * ```ts
@@ -51,14 +52,17 @@ function slotBytes(capacity: number): number {
  * import assert from "node:assert/strict";
  * const producer = new SharedLane(64);
  * const consumer = new SharedLane(64, producer.buffer);
- * producer.nextSlot().size[0] = 1200;
- * producer.publish(5);
+ * const slot = producer.lend()!; // the coordinator fills it in place
+ * slot.size[0] = 1200;
+ * producer.publish(slot, 5);
  * assert.equal(consumer.submitted, 1);
  * assert.equal(consumer.slot(0).size[0], 1200);
  * assert.equal(consumer.lengthOf(0), 5);
+ * consumer.slot(0).usage[0] = 2; // the worker's verdict, in the same memory
  * consumer.finish();
- * producer.release(0); // its results taken: the next batch goes into the same slot
- * assert.equal(producer.nextSlot(), producer.slot(0));
+ * assert.equal(slot.usage[0], 2);
+ * producer.reclaim(slot); // its results taken: the next batch goes into the same slot
+ * assert.equal(producer.lend(), slot);
  * ```
  */
 export class SharedLane {
@@ -68,8 +72,9 @@ export class SharedLane {
   readonly capacity: number;
   readonly #control: Int32Array;
   readonly #slots: PacketBatch[] = [];
-  // Coordinator side: free slots, the one freed last on top.
+  // Coordinator side: free slots, the one freed last on top, and a bit per slot lent.
   readonly #free: number[] = [];
+  #lent = 0;
 
   /**
    * Creates the slots, or views of slots another thread created.
@@ -119,31 +124,39 @@ export class SharedLane {
   }
 
   /**
-   * Coordinator side: the slot that the next {@linkcode SharedLane.publish} sends.
+   * Coordinator side: takes the slot freed last for the coordinator to fill, directly or by a copy.
+   * It stays taken until {@linkcode SharedLane.reclaim} gives it back.
    *
-   * @returns The slot freed last.
-   * @throws {RangeError} Every slot holds a batch whose results were not released.
+   * @returns The slot, or `undefined` when every slot is taken.
    */
-  nextSlot(): PacketBatch {
-    const free = this.#free;
-    if (free.length === 0) {
-      throw new RangeError(`Cannot fill a slot as all ${SHARED_SLOTS} are in use`);
-    }
-    return this.#slots[free[free.length - 1]];
+  lend(): PacketBatch | undefined {
+    const slot = this.#free.pop();
+    if (slot === undefined) return undefined;
+    this.#lent |= 1 << slot;
+    return this.#slots[slot];
   }
 
   /**
-   * Coordinator side: publishes the slot {@linkcode SharedLane.nextSlot} gave, already filled, as
-   * batch number `submitted`.
+   * Coordinator side: whether `batch` is one of this lane's slots, lent and not reclaimed.
    *
-   * @param length Records in it.
-   * @throws {RangeError} Every slot is in use.
+   * @param batch Any batch.
+   * @returns `true` for a lent slot.
    */
-  publish(length: number): void {
-    const slot = this.#free.pop();
-    if (slot === undefined) {
-      throw new RangeError(`Cannot publish as all ${SHARED_SLOTS} slots are in use`);
-    }
+  holds(batch: PacketBatch): boolean {
+    return this.#indexOfLent(batch) >= 0;
+  }
+
+  /**
+   * Coordinator side: publishes a lent slot, already filled, as batch number `submitted`. It stays
+   * lent: its verdicts come back in it.
+   *
+   * @param batch The slot.
+   * @param length Records in it.
+   * @throws {RangeError} `batch` is not a slot this lane lent.
+   */
+  publish(batch: PacketBatch, length: number): void {
+    const slot = this.#indexOfLent(batch);
+    if (slot < 0) throw new RangeError("Cannot publish a batch that is not a lent slot");
     const n = this.#control[SUBMITTED];
     this.#control[LENGTHS + (n % SHARED_SLOTS)] = length;
     this.#control[SLOT_OF + (n % SHARED_SLOTS)] = slot;
@@ -151,13 +164,26 @@ export class SharedLane {
   }
 
   /**
-   * Coordinator side: the results of batch `n`, which the worker finished, were taken; its slot is
-   * free again and the next to be filled.
+   * Coordinator side: a lent slot is no longer needed (its results, if it was published and
+   * finished, were taken); it is free again and the next to be lent.
    *
-   * @param n Batch number.
+   * @param batch The slot.
+   * @returns `false`, doing nothing, when `batch` is not a slot this lane lent.
    */
-  release(n: number): void {
-    this.#free.push(this.#control[SLOT_OF + (n % SHARED_SLOTS)]);
+  reclaim(batch: PacketBatch): boolean {
+    const slot = this.#indexOfLent(batch);
+    if (slot < 0) return false;
+    this.#lent &= ~(1 << slot);
+    this.#free.push(slot);
+    return true;
+  }
+
+  #indexOfLent(batch: PacketBatch): number {
+    const slots = this.#slots;
+    for (let i = 0; i < SHARED_SLOTS; i++) {
+      if (slots[i] === batch) return (this.#lent & (1 << i)) !== 0 ? i : -1;
+    }
+    return -1;
   }
 
   /** Worker side: marks batch number `done` finished, its verdicts and figures written. */

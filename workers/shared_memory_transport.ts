@@ -1,8 +1,9 @@
 /**
  * The shared-memory transport (the default): a lane's batches travel through its slots of a
- * `SharedArrayBuffer` (workers/shared_lane.ts) and no message is posted per batch. At a flush the
- * coordinator's thread copies queued batches into free slots and rings the doorbell of each worker
- * that got one; a worker sleeps on its doorbell, runs every published slot and writes the verdicts
+ * `SharedArrayBuffer` (workers/shared_lane.ts) and no message is posted per batch. A lane fills a
+ * slot lent to it in place; at a flush the coordinator's thread publishes it (a batch of its own,
+ * when the lane had no slot free, is copied into one) and rings the doorbell of each worker that
+ * got one; a worker sleeps on its doorbell, runs every published slot and writes the verdicts
  * and figures in place. Results are collected a few milliseconds after the ring, when most workers
  * have finished (one timer, not a message per worker), and at every flush; or as soon as a worker
  * says they are ready while someone awaits them (prompt mode). Control messages are counted on the
@@ -16,7 +17,7 @@ import type { PacketBatch } from "../core/packet_batch.ts";
 import type { HostCallbacks } from "./lane_host.ts";
 import { type PipelineStart, runLaneBatch } from "./lane_runner.ts";
 import type { FromLaneWorker, LaneConfig, OpenLaneMessage, ToLaneWorker } from "./protocol.ts";
-import { Doorbell, SHARED_SLOTS, SharedLane } from "./shared_lane.ts";
+import { Doorbell, SharedLane } from "./shared_lane.ts";
 import type { Reply, TransportHostEnd, TransportWorkerEnd, WorkerChannel } from "./transport.ts";
 import { Fifo } from "./_fifo.ts";
 import { unrefTimeout } from "./clock.ts";
@@ -26,9 +27,11 @@ interface HostLane {
   readonly lane: number;
   readonly doorbell: Doorbell;
   readonly shared: SharedLane;
-  /** Batches waiting for a free slot, their lengths in `length`. */
+  /** Batches waiting to be published, their lengths in `length`. */
   readonly queued: Fifo<PacketBatch>;
-  /** The coordinator's batches whose copies are in slots, oldest first. */
+  /** Of those, the lane's own batches, which wait for a free slot to be copied into. */
+  copiesQueued: number;
+  /** The batches published, oldest first: lent slots, or the coordinator's batches copied. */
   readonly inSlots: Fifo<PacketBatch>;
   /** Batches whose results were collected; those in slots follow it. */
   collected: number;
@@ -47,8 +50,11 @@ interface HostLane {
  * const channel = { postMessage: (message: { type: string }) => posted.push(message.type) };
  * end.connect(channel);
  * end.open(channel, 1, { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 }, undefined);
- * end.submit(1, new PacketBatch(64), 10);
- * end.flush(); // into a slot, and a ring: no message
+ * const slot = end.lend(1)!; // the lane fills its records in place
+ * slot.size[0] = 1200;
+ * end.submit(1, slot, 10);
+ * end.submit(1, new PacketBatch(64), 10); // a batch of its own is copied into a free slot
+ * end.flush(); // both published, and a ring: no message
  * assert.deepEqual(posted, ["doorbell", "open"]);
  * end.disconnect(channel);
  * end.close(); // stops the timer that collects results after a ring
@@ -125,6 +131,7 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
       doorbell: this.#doorbells.get(channel)!,
       shared,
       queued: new Fifo(),
+      copiesQueued: 0,
       inSlots: new Fifo(),
       collected: 0,
     });
@@ -133,7 +140,35 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
   }
 
   /**
-   * Queues a batch; it goes into a slot at the next flush that finds one free.
+   * A free slot of the lane for its next records: filled in place, it is published without a copy
+   * and its verdicts come back in it.
+   *
+   * @param lane Lane id.
+   * @returns The slot, or `undefined` when the lane has none free, a batch of its own waits for
+   * one, or the lane is not open here.
+   */
+  lend(lane: number): PacketBatch | undefined {
+    const state = this.#lanes.get(lane);
+    // A batch of the lane's own that waits for a free slot gets the next one: lending it could
+    // leave every slot lent to batches queued behind that one.
+    if (state === undefined || state.copiesQueued > 0) return undefined;
+    return state.shared.lend();
+  }
+
+  /**
+   * A slot {@linkcode SharedMemoryHostEnd.lend} gave is no longer needed: its verdicts were read.
+   *
+   * @param lane Lane id.
+   * @param batch The batch.
+   * @returns `false` when `batch` is not a slot the lane holds now (e.g. the lane was reopened).
+   */
+  reclaim(lane: number, batch: PacketBatch): boolean {
+    return this.#lanes.get(lane)?.shared.reclaim(batch) ?? false;
+  }
+
+  /**
+   * Queues a batch; at the next flush a lent slot is published as it is, any other batch copied
+   * into a free slot (or left queued until one is free).
    *
    * @param lane Lane id.
    * @param batch Records of that lane.
@@ -143,6 +178,7 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
     const state = this.#lanes.get(lane)!;
     batch.length = length;
     state.queued.push(batch);
+    if (!state.shared.holds(batch)) state.copiesQueued++;
     this.#busy.add(state);
   }
 
@@ -207,34 +243,46 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
     this.#deliver();
   }
 
-  // Takes the results of every finished slot, in order, onto the ready queue.
+  // Takes the results of every finished slot, in order, onto the ready queue. A lent slot carries
+  // its results itself; a copy's are copied back into the coordinator's batch.
   #collect(): void {
     for (const state of this.#busy) {
       const shared = state.shared;
       const done = shared.done;
       while (state.collected < done) {
-        const slot = shared.slot(state.collected);
+        const slot = shared.slot(state.collected++);
         const batch = state.inSlots.shift()!;
-        const usage = batch.usage;
-        const verdicts = slot.usage;
-        for (let i = 0; i < batch.length; i++) usage[i] = verdicts[i];
-        batch.figures.set(slot.figures);
-        shared.release(state.collected++);
+        if (batch !== slot) {
+          const usage = batch.usage;
+          const verdicts = slot.usage;
+          for (let i = 0; i < batch.length; i++) usage[i] = verdicts[i];
+          batch.figures.set(slot.figures);
+          shared.reclaim(slot);
+        }
         this.#readyLanes.push(state.lane);
         this.#readyBatches.push(batch);
       }
     }
   }
 
-  // Copies queued batches into free slots and rings each worker that got one.
+  // Publishes queued batches in order, lent slots as they are and others copied into a free slot,
+  // and rings each worker that got one.
   #publish(): void {
     for (const state of this.#busy) {
       const shared = state.shared;
       let published = false;
-      while (state.queued.length > 0 && state.inSlots.length < SHARED_SLOTS) {
-        const batch = state.queued.shift()!;
-        shared.nextSlot().copyRecords(batch, batch.length);
-        shared.publish(batch.length);
+      while (state.queued.length > 0) {
+        const batch = state.queued.peek()!;
+        if (shared.holds(batch)) {
+          shared.publish(batch, batch.length);
+        } else {
+          const slot = shared.lend();
+          if (slot === undefined) break; // Every slot in use: it waits for the next flush.
+          slot.copyInputs(batch, batch.length);
+          shared.publish(slot, batch.length);
+          state.copiesQueued--;
+        }
+        state.queued.shift();
         state.inSlots.push(batch);
         published = true;
       }
@@ -289,7 +337,7 @@ const NOTHING: Transferable[] = [];
  * const config = { kind: "abs-send-time", filter: "kalman", trendlineWindowSize: 20 } as const;
  * const slots = new SharedLane(16);
  * end.open({ type: "open", lane: 1, config, shared: slots.buffer, capacity: 16 }, createLanePipeline(config));
- * slots.publish(4);
+ * slots.publish(slots.lend()!, 4);
  * bell.stop(); // serve once, then leave
  * end.run();
  * assert.equal(slots.done, 1);

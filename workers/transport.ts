@@ -70,6 +70,22 @@ export interface TransportHostEnd {
     start: PipelineStart | undefined,
   ): void;
   /**
+   * A batch in the transport's own memory for a lane's next records, which travels without a copy;
+   * `undefined` (or no such method) when the lane fills a batch of its own.
+   *
+   * @param lane Lane id.
+   * @returns The batch, until {@linkcode TransportHostEnd.reclaim} takes it back.
+   */
+  lend?(lane: number): PacketBatch | undefined;
+  /**
+   * Takes back a batch {@linkcode TransportHostEnd.lend} gave, its verdicts read.
+   *
+   * @param lane Lane id.
+   * @param batch The batch.
+   * @returns `false` when the batch is not one the lane holds from this transport now.
+   */
+  reclaim?(lane: number, batch: PacketBatch): boolean;
+  /**
    * Queues a batch of an open lane; it travels at the next flush.
    *
    * @param lane Lane id.

@@ -129,6 +129,27 @@ export class WarmStartHost implements LaneHost {
    * @param batch Records of that lane.
    * @param length Records in use.
    */
+  /**
+   * A slot of the lane's worker to fill in place, once the lane runs there.
+   *
+   * @param lane Lane id.
+   * @returns The batch, or `undefined` (a lane still inline fills its own).
+   */
+  lend(lane: number): PacketBatch | undefined {
+    return this.#onInline.has(lane) ? undefined : this.#workers.lend(lane);
+  }
+
+  /**
+   * Takes back a batch {@linkcode WarmStartHost.lend} gave.
+   *
+   * @param lane Lane id.
+   * @param batch The batch.
+   * @returns Whether it was the lane's.
+   */
+  reclaim(lane: number, batch: PacketBatch): boolean {
+    return this.#workers.reclaim(lane, batch);
+  }
+
   submit(lane: number, batch: PacketBatch, length: number): void {
     if (this.#onInline.has(lane)) this.#inline.submit(lane, batch, length);
     else this.#workers.submit(lane, batch, length);

@@ -412,6 +412,27 @@ export class WorkerHost implements LaneHost {
   }
 
   /**
+   * A slot of the lane's worker to fill in place, when its transport has one free.
+   *
+   * @param lane Lane id.
+   * @returns The batch, or `undefined`.
+   */
+  lend(lane: number): PacketBatch | undefined {
+    return this.#transport.lend?.(lane);
+  }
+
+  /**
+   * Takes back a batch {@linkcode WorkerHost.lend} gave.
+   *
+   * @param lane Lane id.
+   * @param batch The batch.
+   * @returns Whether it was the lane's.
+   */
+  reclaim(lane: number, batch: PacketBatch): boolean {
+    return this.#transport.reclaim?.(lane, batch) ?? false;
+  }
+
+  /**
    * Queues a batch for the lane's worker; it is sent at the next flush.
    *
    * @param lane Lane id.

@@ -45,3 +45,94 @@ Deno.test("SharedMemoryHostEnd rings only the workers whose lanes got a batch, a
   end.disconnect(a);
   end.disconnect(b);
 });
+
+/** One lane on a host end, with the worker's view of its slots and what was delivered. */
+function oneLane() {
+  const delivered: PacketBatch[] = [];
+  const firstSizes: number[] = []; // read at delivery: a reclaimed slot is filled again
+  const end = new SharedMemoryHostEnd({
+    onResults: (_lane, batch) => {
+      delivered.push(batch);
+      firstSizes.push(batch.size[0]);
+    },
+    onLaneFailed() {},
+  }, 16);
+  const worker = channel();
+  end.connect(worker);
+  end.open(worker, 1, CONFIG, undefined);
+  const open = worker.posted[1] as unknown as OpenLaneMessage;
+  const slots = new SharedLane(open.capacity!, open.shared);
+  // The worker's part: every published batch gets verdict `verdict` for each size it carries.
+  const serve = () => {
+    for (let n = slots.done; n < slots.submitted; n++) {
+      const slot = slots.slot(n);
+      for (let i = 0; i < slots.lengthOf(n); i++) slot.usage[i] = slot.size[i] === 1200 ? 2 : 1;
+      slots.finish();
+    }
+  };
+  return {
+    end,
+    slots,
+    serve,
+    delivered,
+    firstSizes,
+    close: () => (end.close(), end.disconnect(worker)),
+  };
+}
+
+Deno.test("SharedMemoryHostEnd sends a lent slot without a copy and returns its verdicts in it", () => {
+  const { end, slots, serve, delivered, close } = oneLane();
+  const lent = end.lend(1)!;
+  lent.size[0] = 1200;
+  lent.size[1] = 900;
+  end.submit(1, lent, 2);
+  end.flush();
+  assert.equal(slots.submitted, 1);
+  assert.equal(slots.slot(0).size[0], 1200); // the bytes written through the lent batch
+  serve();
+  end.flush();
+  assert.equal(delivered.length, 1);
+  assert.equal(delivered[0], lent);
+  assert.deepEqual([...lent.usage.subarray(0, 2)], [2, 1]);
+  // Given back once, it is lent again next; a second reclaim is refused.
+  assert.equal(end.reclaim(1, lent), true);
+  assert.equal(end.reclaim(1, lent), false);
+  assert.equal(end.reclaim(1, new PacketBatch(16)), false);
+  assert.equal(end.lend(1), lent);
+  close();
+});
+
+Deno.test("SharedMemoryHostEnd keeps a lane's batches in order when its slots run out, and lends none while one of its own waits", () => {
+  const { end, slots, serve, delivered, firstSizes, close } = oneLane();
+  // Every slot lent and published: nothing is left to lend.
+  const lent: PacketBatch[] = [];
+  for (let k = 0; k < 8; k++) {
+    const batch = end.lend(1)!;
+    batch.size[0] = 100 + k;
+    end.submit(1, batch, 1);
+    lent.push(batch);
+  }
+  assert.equal(end.lend(1), undefined);
+  // A batch of the lane's own waits for a slot, and while it does no slot is lent.
+  const own = new PacketBatch(16);
+  own.size[0] = 1200;
+  end.submit(1, own, 1);
+  end.flush();
+  assert.equal(slots.submitted, 8);
+  serve();
+  end.flush(); // the eight come back; none is reclaimed yet, so `own` still waits
+  assert.equal(delivered.length, 8);
+  assert.equal(slots.submitted, 8);
+  end.reclaim(1, lent[0]);
+  assert.equal(end.lend(1), undefined); // the freed slot is `own`'s
+  end.flush();
+  assert.equal(slots.submitted, 9);
+  assert.equal(slots.slot(8).size[0], 1200); // copied in
+  serve();
+  end.flush();
+  assert.deepEqual(firstSizes, [100, 101, 102, 103, 104, 105, 106, 107, 1200]);
+  assert.equal(delivered[8], own);
+  assert.equal(own.usage[0], 2); // copied back
+  assert.ok(end.lend(1) !== undefined); // the copy's slot is free again
+  close();
+});
