@@ -228,8 +228,13 @@ export class Lane {
     if (++this.cursor === batch.length) {
       this.returned.shift();
       this.cursor = 0;
+      // A slot goes back to its host; one the host no longer holds (the lane moved or reopened) is
+      // left to the collector rather than kept, with the shared memory of all its lane's slots.
       const reclaimed = this.host.reclaim?.(this.id, batch) ?? false;
-      if (!reclaimed && batch.capacity === this.#batchSize && this.#free.length < FREE_BATCHES) {
+      if (
+        !reclaimed && batch.buffer instanceof ArrayBuffer && batch.capacity === this.#batchSize &&
+        this.#free.length < FREE_BATCHES
+      ) {
         this.#free.push(batch);
       }
     }

@@ -123,6 +123,11 @@ export class SharedLane {
     return this.#control[LENGTHS + (n % SHARED_SLOTS)];
   }
 
+  /** Coordinator side: slots neither lent nor holding a batch. */
+  get freeSlots(): number {
+    return this.#free.length;
+  }
+
   /**
    * Coordinator side: takes the slot freed last for the coordinator to fill, directly or by a copy.
    * It stays taken until {@linkcode SharedLane.reclaim} gives it back.

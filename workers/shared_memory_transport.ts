@@ -144,14 +144,14 @@ export class SharedMemoryHostEnd implements TransportHostEnd {
    * and its verdicts come back in it.
    *
    * @param lane Lane id.
-   * @returns The slot, or `undefined` when the lane has none free, a batch of its own waits for
-   * one, or the lane is not open here.
+   * @returns The slot, or `undefined` when the lane has no slot free that its own queued batches
+   * do not need, or is not open here.
    */
   lend(lane: number): PacketBatch | undefined {
     const state = this.#lanes.get(lane);
-    // A batch of the lane's own that waits for a free slot gets the next one: lending it could
-    // leave every slot lent to batches queued behind that one.
-    if (state === undefined || state.copiesQueued > 0) return undefined;
+    // The lane's own batches queued get the free slots first: lending one of those could leave
+    // every slot lent to batches queued behind them.
+    if (state === undefined || state.shared.freeSlots <= state.copiesQueued) return undefined;
     return state.shared.lend();
   }
 

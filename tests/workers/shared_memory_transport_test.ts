@@ -99,6 +99,11 @@ Deno.test("SharedMemoryHostEnd sends a lent slot without a copy and returns its 
   assert.equal(end.reclaim(1, lent), false);
   assert.equal(end.reclaim(1, new PacketBatch(16)), false);
   assert.equal(end.lend(1), lent);
+  // A batch of the lane's own just queued leaves the other free slots to lend: a lane that once
+  // had none free goes back to filling slots.
+  end.reclaim(1, lent);
+  end.submit(1, new PacketBatch(16), 1);
+  assert.ok(end.lend(1) !== undefined);
   close();
 });
 
@@ -125,6 +130,11 @@ Deno.test("SharedMemoryHostEnd keeps a lane's batches in order when its slots ru
   assert.equal(slots.submitted, 8);
   end.reclaim(1, lent[0]);
   assert.equal(end.lend(1), undefined); // the freed slot is `own`'s
+  end.reclaim(1, lent[1]);
+  const spare = end.lend(1)!; // one more is free than `own` needs
+  assert.ok(spare !== undefined);
+  end.reclaim(1, spare);
+  end.reclaim(1, lent[1]); // already back: refused, nothing changes
   end.flush();
   assert.equal(slots.submitted, 9);
   assert.equal(slots.slot(8).size[0], 1200); // copied in
