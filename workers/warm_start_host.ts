@@ -123,13 +123,6 @@ export class WarmStartHost implements LaneHost {
   }
 
   /**
-   * Runs the batch inline, or queues it for the lane's worker.
-   *
-   * @param lane Lane id.
-   * @param batch Records of that lane.
-   * @param length Records in use.
-   */
-  /**
    * A slot of the lane's worker to fill in place, once the lane runs there.
    *
    * @param lane Lane id.
@@ -150,6 +143,13 @@ export class WarmStartHost implements LaneHost {
     return this.#workers.reclaim(lane, batch);
   }
 
+  /**
+   * Runs the batch inline, or queues it for the lane's worker.
+   *
+   * @param lane Lane id.
+   * @param batch Records of that lane.
+   * @param length Records in use.
+   */
   submit(lane: number, batch: PacketBatch, length: number): void {
     if (this.#onInline.has(lane)) this.#inline.submit(lane, batch, length);
     else this.#workers.submit(lane, batch, length);
